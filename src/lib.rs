@@ -1,0 +1,31 @@
+//! dateline turns a stream of news articles into timelines of dated events.
+//!
+//! Data flows one way: the pipeline reads an article from Kafka, the tagger finds and normalises
+//! its temporal expressions against the publication time, event anchoring ties each date to the
+//! event it dates, and the timeline layer orders the records and gives them stable ids before the
+//! pipeline publishes them, exactly once, downstream.
+//!
+//! Modules:
+//! - [`article`]: the input contract and its decoding (JSON article or plain text).
+//! - [`tagger`]: pure: text + reference time -> TIMEX3 expressions (rules as data, then resolution).
+//! - [`events`]: pure: ties each datable expression to its event (trigger, participants, modality).
+//! - [`timeline`]: the output record, its order and stable ids.
+//! - [`timeml`]: TimeML / TempEval-3 reading, annotation and scoring for `annotate` and `eval`.
+//! - [`pipeline`]: Kafka source and sink, transactions, dead letters, shutdown.
+//! - [`config`]: typed configuration: defaults < file < environment < flags.
+//! - [`http`]: health, readiness and Prometheus metrics.
+//! - [`telemetry`]: logging setup and the metric names.
+//! - [`service`]: `run` and `demo`, wiring config, pipeline, HTTP and telemetry together.
+//! - [`cli`]: the command line of the `dateline` binary.
+
+pub mod article;
+pub mod cli;
+pub mod config;
+pub mod events;
+pub mod http;
+pub mod pipeline;
+pub mod service;
+pub mod tagger;
+pub mod telemetry;
+pub mod timeline;
+pub mod timeml;

@@ -1,0 +1,1 @@
+//! Underspecified temporal values, as produced by the rules.
