@@ -35,6 +35,8 @@ enum Command {
     Run(crate::service::RunArgs),
     /// Run the pipeline on an in-process Kafka cluster with bundled sample articles.
     Demo(crate::service::DemoArgs),
+    /// Print the temporal expressions (TIMEX3) of articles, one JSON object per line.
+    Tag(ExtractArgs),
     /// Print the JSON Schema of a contract.
     Schema(SchemaArgs),
 }
@@ -84,7 +86,8 @@ enum SchemaKind {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Extract(args) => extract(args),
+        Command::Extract(args) => extract(args, false),
+        Command::Tag(args) => extract(args, true),
         Command::Annotate(args) => crate::timeml::cli::annotate(args),
         Command::Eval(args) => crate::timeml::cli::eval(args),
         Command::Run(args) => crate::service::run(args),
@@ -102,7 +105,7 @@ fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
+fn extract(args: ExtractArgs, timexes_only: bool) -> anyhow::Result<ExitCode> {
     let mut raw = Vec::new();
     if args.input == "-" {
         std::io::stdin()
@@ -123,6 +126,19 @@ fn extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for article in &articles {
+        if timexes_only {
+            for t in crate::tagger::tag(&article.text, article.published_at) {
+                let line = serde_json::json!({
+                    "article": article.id, "span": [t.span.start, t.span.end], "text": t.text,
+                    "type": t.kind.as_str(), "value": t.value, "mod": t.modifier.map(|m| m.as_str()),
+                    "anchor": t.anchor, "granularity": t.granularity, "rule": t.rule,
+                    "interval": t.interval,
+                });
+                serde_json::to_writer(&mut out, &line)?;
+                out.write_all(b"\n")?;
+            }
+            continue;
+        }
         let records = timeline::extract(article);
         match args.format {
             Format::Json => {

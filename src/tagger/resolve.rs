@@ -1,10 +1,496 @@
-//! Resolution.
-use chrono::{DateTime, FixedOffset};
+//! Resolution: anchors each found expression to the reference time or to the last date
+//! mentioned, using the tense of its sentence.
+//!
+//! - Explicit values ("June 2018") need no anchor.
+//! - Deictic values ("last year", "on Monday", "Dec. 7") are anchored on the reference time. A
+//!   missing year or week is chosen by tense: past tense takes the latest occurrence not after
+//!   the reference, future tense the first not before it, and otherwise the nearest.
+//! - Anaphoric values ("two days later", "that year", "October of that year") are anchored on
+//!   the last date mentioned before them, or the reference time when there is none.
 
-use super::Timex;
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, Weekday};
+
+use super::calendar::{Cal, add_months, apply_mod};
 use super::rules::Found;
+use super::value::{Dir, Partial, Unit, YearRef};
+use super::{Anchor, Granularity, Mod, RangeEnd, Timex, TimexType};
 
-/// Resolves all raw matches.
-pub fn resolve_all(_text: &str, _found: Vec<Found>, _reference: DateTime<FixedOffset>) -> Vec<Timex> {
-    Vec::new()
+/// Tense of the clause around an expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tense {
+    /// Past or present perfect.
+    Past,
+    /// Future, planned or expected.
+    Future,
+    /// No cue.
+    Unknown,
+}
+
+/// The state threaded through one document.
+struct Ctx {
+    /// The reference day, in the reference's own time zone.
+    today: NaiveDate,
+    /// The last calendar value mentioned (for anaphoric expressions).
+    last: Option<Cal>,
+}
+
+/// Resolves every found expression of `text`.
+pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffset>) -> Vec<Timex> {
+    let found = merge(text, found);
+    let mut ctx = Ctx {
+        today: reference.date_naive(),
+        last: None,
+    };
+    let mut out: Vec<Timex> = Vec::with_capacity(found.len());
+    let mut pending_range: Option<usize> = None;
+    for f in found {
+        let Some(span_text) = text.get(f.span.clone()) else {
+            continue;
+        };
+        let tense = tense(text, f.span.start, f.span.end);
+        let Some(mut t) = resolve_one(&f, tense, &mut ctx) else {
+            continue;
+        };
+        t.span = f.span.clone();
+        t.text = span_text.to_string();
+        t.rule = f.rule;
+        let idx = out.len();
+        if let Some(start) = pending_range.take() {
+            t.range = Some(RangeEnd {
+                other: start,
+                is_start: false,
+            });
+            if let Some(s) = out.get_mut(start) {
+                s.range = Some(RangeEnd {
+                    other: idx,
+                    is_start: true,
+                });
+            }
+        }
+        if f.range_start {
+            pending_range = Some(idx);
+        }
+        out.push(t);
+    }
+    out
+}
+
+/// Joins a time of day with the day written next to it ("10:32 a.m. EDT on Monday",
+/// "Monday at 5 p.m.", "noon Thursday").
+fn merge(text: &str, found: Vec<Found>) -> Vec<Found> {
+    let mut out: Vec<Found> = Vec::with_capacity(found.len());
+    for f in found {
+        if let Some(prev) = out.last_mut() {
+            let gap = text.get(prev.span.end..f.span.start).unwrap_or("x");
+            let gap = gap.trim().trim_end_matches("on").trim().trim_start_matches(',').trim();
+            let gap_ok = gap.is_empty() || gap == "at" || gap == ",";
+            if gap_ok && !prev.range_start {
+                let merged = match (&prev.partial, &f.partial) {
+                    (Partial::Time { date: None, hour, minute, offset_minutes }, day) if is_day(day) => {
+                        Some(Partial::Time {
+                            hour: *hour,
+                            minute: *minute,
+                            offset_minutes: *offset_minutes,
+                            date: Some(Box::new(day.clone())),
+                        })
+                    }
+                    (day, Partial::Time { date: None, hour, minute, offset_minutes }) if is_day(day) => {
+                        Some(Partial::Time {
+                            hour: *hour,
+                            minute: *minute,
+                            offset_minutes: *offset_minutes,
+                            date: Some(Box::new(day.clone())),
+                        })
+                    }
+                    _ => None,
+                };
+                if let Some(partial) = merged {
+                    prev.partial = partial;
+                    prev.span = prev.span.start..f.span.end;
+                    continue;
+                }
+            }
+        }
+        out.push(f);
+    }
+    out
+}
+
+fn is_day(p: &Partial) -> bool {
+    matches!(
+        p,
+        Partial::Day { .. } | Partial::Weekday { .. } | Partial::Rel { unit: Unit::Day, .. }
+    )
+}
+
+const FUTURE_CUES: &[&str] = &[
+    "will", "shall", "'ll", "going", "plans", "plan", "planned", "planning", "scheduled", "expected",
+    "expects", "due", "is to", "are to", "would", "upcoming", "next", "intends", "aims", "hopes",
+    "set to", "slated", "could", "may", "might", "must", "should", "unless", "if", "before", "until",
+    "by", "deadline", "await", "awaits",
+];
+
+const PAST_CUES: &[&str] = &[
+    "said", "was", "were", "had", "did", "ago", "last", "told", "announced", "reported", "came",
+    "began", "took", "made", "went", "met", "held", "won", "lost", "left", "became", "fell", "rose",
+    "gave", "saw", "got", "found", "paid", "sold", "led", "ran", "struck", "hit", "killed", "earlier",
+    "since", "has", "have", "been",
+];
+
+/// The tense of the clause around `start..end`: a future cue wins over a past cue, which wins over
+/// nothing. The clause is bounded by sentence ends, semicolons and line breaks, and by a window of
+/// words on each side.
+pub fn tense(text: &str, start: usize, end: usize) -> Tense {
+    let before = text.get(..start).unwrap_or("");
+    let after = text.get(end..).unwrap_or("");
+    let left_start = before
+        .rfind(['\n', ';', '!', '?'])
+        .map(|i| i + 1)
+        .into_iter()
+        .chain(sentence_start(before))
+        .max()
+        .unwrap_or(0);
+    let left = before.get(left_start..).unwrap_or("");
+    let right_end = after
+        .find(['\n', ';', '!', '?'])
+        .into_iter()
+        .chain(sentence_end(after))
+        .min()
+        .unwrap_or(after.len());
+    let right = after.get(..right_end).unwrap_or("");
+    let words_left: Vec<String> = left
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .rev()
+        .take(12)
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let words_right: Vec<String> = right
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let is_future = |w: &str| FUTURE_CUES.contains(&w) || w.ends_with("'ll");
+    let is_past = |w: &str| {
+        PAST_CUES.contains(&w) || (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
+    };
+    // The nearest cue decides: scan outward from the expression.
+    let n = words_left.len().max(words_right.len());
+    for i in 0..n {
+        for w in [words_left.get(i), words_right.get(i)].into_iter().flatten() {
+            if is_future(w) {
+                return Tense::Future;
+            }
+            if is_past(w) {
+                return Tense::Past;
+            }
+        }
+    }
+    Tense::Unknown
+}
+
+/// The start of the sentence containing the end of `before`: after the last ". " that is not an
+/// abbreviation ("Dec. 7", "Mr. Kim").
+fn sentence_start(before: &str) -> Option<usize> {
+    let bytes = before.as_bytes();
+    let mut i = bytes.len();
+    while i > 1 {
+        i -= 1;
+        if bytes[i] == b' ' && bytes[i - 1] == b'.' {
+            let word_start = before[..i - 1]
+                .rfind(|c: char| !c.is_alphanumeric())
+                .map(|j| j + 1)
+                .unwrap_or(0);
+            let word = &before[word_start..i - 1];
+            if word.len() > 3 || word.chars().all(|c| c.is_ascii_digit()) && !word.is_empty() {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+fn sentence_end(after: &str) -> Option<usize> {
+    let bytes = after.as_bytes();
+    for i in 0..bytes.len().saturating_sub(1) {
+        if bytes[i] == b'.' && bytes[i + 1] == b' ' {
+            let word_start = after[..i]
+                .rfind(|c: char| !c.is_alphanumeric())
+                .map(|j| j + 1)
+                .unwrap_or(0);
+            if i - word_start > 3 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+fn kind_of(p: &Partial) -> TimexType {
+    match p {
+        Partial::Time { .. } | Partial::PartOfDay { .. } => TimexType::Time,
+        Partial::Duration(_) => TimexType::Duration,
+        Partial::Set(_) => TimexType::Set,
+        _ => TimexType::Date,
+    }
+}
+
+fn timex(kind: TimexType, value: String, modifier: Option<Mod>, anchor: Anchor) -> Timex {
+    Timex {
+        span: 0..0,
+        text: String::new(),
+        kind,
+        value,
+        modifier,
+        anchor,
+        granularity: Granularity::None,
+        interval: None,
+        range: None,
+        rule: "",
+    }
+}
+
+fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
+    let kind = kind_of(&f.partial);
+    match &f.partial {
+        Partial::Duration(v) | Partial::Set(v) => {
+            Some(timex(kind, v.clone(), f.modifier, Anchor::Absolute))
+        }
+        Partial::Ref(v) => Some(timex(kind, (*v).to_string(), f.modifier, Anchor::Reference)),
+        Partial::Time {
+            hour,
+            minute,
+            offset_minutes,
+            date,
+        } => {
+            let (day, anchor) = match date {
+                Some(d) => {
+                    let (cal, anchor) = resolve_cal(d, tense, ctx)?;
+                    match cal {
+                        Cal::Day(day) => (day, anchor),
+                        _ => return None,
+                    }
+                }
+                None => (ctx.today, Anchor::Reference),
+            };
+            let mut value = format!("{}T{:02}:{:02}", Cal::Day(day).value(), hour, minute);
+            if let Some(off) = offset_minutes {
+                if *off == 0 {
+                    value.push('Z');
+                } else {
+                    let sign = if *off < 0 { '-' } else { '+' };
+                    value.push_str(&format!("{sign}{:02}:{:02}", off.abs() / 60, off.abs() % 60));
+                }
+            }
+            ctx.last = Some(Cal::Day(day));
+            let mut t = timex(kind, value, f.modifier, anchor);
+            t.granularity = Granularity::Time;
+            t.interval = Some((day, day));
+            Some(t)
+        }
+        Partial::PartOfDay { code, date } => {
+            let (cal, anchor) = resolve_cal(date, tense, ctx)?;
+            let Cal::Day(day) = cal else { return None };
+            ctx.last = Some(cal);
+            let mut t = timex(kind, format!("{}T{code}", cal.value()), f.modifier, anchor);
+            t.granularity = Granularity::Time;
+            t.interval = Some((day, day));
+            Some(t)
+        }
+        p => {
+            let (cal, anchor) = resolve_cal(p, tense, ctx)?;
+            let interval = apply_mod(cal.interval()?, f.modifier);
+            ctx.last = Some(cal);
+            let mut t = timex(kind, cal.value(), f.modifier, anchor);
+            t.granularity = cal.granularity();
+            t.interval = Some(interval);
+            Some(t)
+        }
+    }
+}
+
+/// Picks the year of (month, day) in the reference year or a neighbour, by tense.
+fn choose_year(today: NaiveDate, month: u32, day: u32, tense: Tense) -> i32 {
+    let y = today.year();
+    let Some(cand) = NaiveDate::from_ymd_opt(y, month, day.min(28).max(1)) else {
+        return y;
+    };
+    let cand = NaiveDate::from_ymd_opt(y, month, day).unwrap_or(cand);
+    let diff = (cand - today).num_days();
+    match tense {
+        Tense::Past if diff > 0 => y - 1,
+        Tense::Future if diff < 0 => y + 1,
+        Tense::Unknown if diff > 183 => y - 1,
+        Tense::Unknown if diff < -183 => y + 1,
+        _ => y,
+    }
+}
+
+fn year_of(yr: YearRef, ctx: &Ctx) -> (i32, Anchor) {
+    match yr {
+        YearRef::Known(y) => (y, Anchor::Absolute),
+        YearRef::Shift(n) if n.abs() < 100 => (ctx.today.year() + n, Anchor::Reference),
+        YearRef::Previous => match ctx.last.and_then(|c| c.interval()) {
+            Some((s, _)) => (s.year(), Anchor::Previous),
+            None => (ctx.today.year(), Anchor::Reference),
+        },
+        _ => (ctx.today.year(), Anchor::Reference),
+    }
+}
+
+fn anchor_day(ctx: &Ctx, from_previous: bool) -> (NaiveDate, Anchor) {
+    if from_previous {
+        if let Some((s, _)) = ctx.last.and_then(|c| c.interval()) {
+            return (s, Anchor::Previous);
+        }
+    }
+    (ctx.today, Anchor::Reference)
+}
+
+fn shift_days(d: NaiveDate, n: i64) -> Option<NaiveDate> {
+    if n >= 0 {
+        d.checked_add_days(Days::new(n as u64))
+    } else {
+        d.checked_sub_days(Days::new(n.unsigned_abs()))
+    }
+}
+
+fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
+    let today = ctx.today;
+    Some(match *p {
+        Partial::Day { year, month, day } => {
+            let (y, anchor) = match year {
+                YearRef::Auto => (choose_year(today, month, day, tense), Anchor::Reference),
+                other => year_of(other, ctx),
+            };
+            (Cal::Day(NaiveDate::from_ymd_opt(y, month, day)?), anchor)
+        }
+        Partial::Month { year, month } => {
+            let (y, anchor) = match year {
+                YearRef::Auto => (choose_year(today, month, 15, tense), Anchor::Reference),
+                YearRef::Shift(-100) => {
+                    let y = if month < today.month() { today.year() } else { today.year() - 1 };
+                    (y, Anchor::Reference)
+                }
+                YearRef::Shift(100) => {
+                    let y = if month > today.month() { today.year() } else { today.year() + 1 };
+                    (y, Anchor::Reference)
+                }
+                other => year_of(other, ctx),
+            };
+            (Cal::Month(y, month), anchor)
+        }
+        Partial::Year(yr) => {
+            let (y, a) = year_of(yr, ctx);
+            (Cal::Year(y), a)
+        }
+        Partial::Weekday { weekday, dir } => (Cal::Day(weekday_date(today, weekday, dir, tense)?), Anchor::Reference),
+        Partial::Decade(d) => (Cal::Decade(d), Anchor::Absolute),
+        Partial::Century(c) => (Cal::Century(c), Anchor::Absolute),
+        Partial::Season { year, season } => {
+            let current = today.month();
+            let (y, anchor) = match year {
+                YearRef::Shift(-100) => {
+                    let ended = season.first_month() + 2 < current;
+                    (if ended { today.year() } else { today.year() - 1 }, Anchor::Reference)
+                }
+                YearRef::Shift(100) => {
+                    let started = season.first_month() <= current;
+                    (if started { today.year() + 1 } else { today.year() }, Anchor::Reference)
+                }
+                YearRef::Auto => {
+                    let y = match tense {
+                        Tense::Past if season.first_month() > current => today.year() - 1,
+                        Tense::Future if season.first_month() + 2 < current => today.year() + 1,
+                        _ => today.year(),
+                    };
+                    (y, Anchor::Reference)
+                }
+                other => year_of(other, ctx),
+            };
+            (Cal::Season(y, season), anchor)
+        }
+        Partial::Quarter { year, quarter } => {
+            let (y, anchor) = match year {
+                YearRef::Auto => {
+                    let cq = (today.month() - 1) / 3 + 1;
+                    let y = match tense {
+                        Tense::Future if quarter < cq => today.year() + 1,
+                        Tense::Future => today.year(),
+                        _ if quarter > cq => today.year() - 1,
+                        _ => today.year(),
+                    };
+                    (y, Anchor::Reference)
+                }
+                other => year_of(other, ctx),
+            };
+            (Cal::Quarter(y, quarter), anchor)
+        }
+        Partial::Half { year, half } => {
+            let (y, anchor) = match year {
+                YearRef::Auto => {
+                    let ch = if today.month() <= 6 { 1 } else { 2 };
+                    let y = if half > ch && tense != Tense::Future { today.year() - 1 } else { today.year() };
+                    (y, Anchor::Reference)
+                }
+                other => year_of(other, ctx),
+            };
+            (Cal::Half(y, half), anchor)
+        }
+        Partial::Rel { unit, n, from_previous } => {
+            let (base, anchor) = anchor_day(ctx, from_previous);
+            let cal = match unit {
+                Unit::Day | Unit::Hour | Unit::Minute | Unit::Second => {
+                    Cal::Day(shift_days(base, i64::from(n))?)
+                }
+                Unit::Week => {
+                    let d = shift_days(base, 7 * i64::from(n))?.iso_week();
+                    Cal::Week(d.year(), d.week())
+                }
+                Unit::Weekend => {
+                    let d = shift_days(base, 7 * i64::from(n))?.iso_week();
+                    Cal::Weekend(d.year(), d.week())
+                }
+                Unit::Month => {
+                    let (y, m) = add_months(base.year(), base.month(), n);
+                    Cal::Month(y, m)
+                }
+                Unit::Quarter => {
+                    let (y, m) = add_months(base.year(), base.month(), 3 * n);
+                    Cal::Quarter(y, (m - 1) / 3 + 1)
+                }
+                Unit::Year => Cal::Year(base.year() + n),
+                Unit::Decade => Cal::Decade(base.year().div_euclid(10) + n),
+                Unit::Century => Cal::Century(base.year().div_euclid(100) + n),
+            };
+            (cal, anchor)
+        }
+        Partial::Time { .. }
+        | Partial::PartOfDay { .. }
+        | Partial::Duration(_)
+        | Partial::Set(_)
+        | Partial::Ref(_) => return None,
+    })
+}
+
+/// The date of a weekday relative to `today`.
+fn weekday_date(today: NaiveDate, weekday: Weekday, dir: Dir, tense: Tense) -> Option<NaiveDate> {
+    let t = i64::from(today.weekday().num_days_from_monday());
+    let w = i64::from(weekday.num_days_from_monday());
+    let back = (t - w).rem_euclid(7); // days back to the latest such day, 0 = today
+    let fwd = (w - t).rem_euclid(7); // days forward to the next such day, 0 = today
+    let offset = match dir {
+        Dir::Last => -(if back == 0 { 7 } else { back }),
+        Dir::Next => if fwd == 0 { 7 } else { fwd },
+        Dir::This => w - t,
+        Dir::Auto => match tense {
+            Tense::Past => -back,
+            Tense::Future => fwd,
+            Tense::Unknown => {
+                if back <= fwd { -back } else { fwd }
+            }
+        },
+    };
+    shift_days(today, offset)
 }

@@ -1,13 +1,1336 @@
-//! Rule table.
-use std::ops::Range;
+//! Extraction rules: the rule table, as data.
+//!
+//! Each [`Rule`] has a name, a pattern with *named* parts, a production that turns the parts into
+//! an underspecified [`Partial`] value, and example phrases with the value they must resolve to
+//! under the fixed reference time of the table test (Tuesday 2019-12-17T06:11+09:00). Phrases in
+//! [`NEGATIVES`] must stay untagged.
+//!
+//! All rules are compiled into one multi-pattern regex (leftmost-first: at a position the
+//! earlier rule in [`RULES`] wins, so composite rules come before their parts). Patterns are
+//! case-insensitive except for month and weekday names (`{MONTH}`, `{WEEKDAY}`), which must be
+//! capitalised: "may" and "march" are words, "May" and "March" months. A group named `t`, when
+//! present, is the span of the expression (context words outside it are matched but not tagged).
 
-/// A raw match.
-pub struct Found {
-    /// Span.
-    pub span: Range<usize>,
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use chrono::Weekday;
+use regex_automata::meta::Regex;
+use regex_automata::util::captures::Captures;
+use regex_automata::{Input, util::syntax};
+
+use super::Mod;
+use super::value::{Dir, Partial, Season, Unit, YearRef};
+
+/// One rule of the table.
+pub struct Rule {
+    /// Unique name, reported on every expression the rule finds.
+    pub name: &'static str,
+    /// Pattern with named parts; `{MACRO}`s are expanded from [`MACROS`].
+    pub pattern: &'static str,
+    /// Turns a match into expressions, or rejects it (`None`) after looking at its context.
+    pub produce: fn(&Hit) -> Option<Vec<Found>>,
+    /// Example phrases and the TIMEX3 values they give (several values: `|`-separated, in order).
+    pub examples: &'static [(&'static str, &'static str)],
 }
 
-/// Finds candidate expressions.
-pub fn extract(_text: &str) -> Vec<Found> {
-    Vec::new()
+/// An expression as found, before resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Byte span in the text.
+    pub span: Range<usize>,
+    /// The value as written.
+    pub partial: Partial,
+    /// TIMEX3 mod.
+    pub modifier: Option<Mod>,
+    /// Name of the rule.
+    pub rule: &'static str,
+    /// This expression starts a range whose end is the next expression.
+    pub range_start: bool,
+}
+
+/// A match of one rule, with access to its named parts and the text around it.
+pub struct Hit<'a> {
+    text: &'a str,
+    caps: &'a Captures,
+    span: Range<usize>,
+}
+
+impl<'a> Hit<'a> {
+    /// The text of the named part, if it took part in the match.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        let s = self.caps.get_group_by_name(name)?;
+        self.text.get(s.start..s.end)
+    }
+    /// The byte span of the named part.
+    pub fn span_of(&self, name: &str) -> Option<Range<usize>> {
+        self.caps.get_group_by_name(name).map(|s| s.start..s.end)
+    }
+    /// The span of the expression: group `t` if present, else the whole match.
+    pub fn span(&self) -> Range<usize> {
+        self.span_of("t").unwrap_or_else(|| self.span.clone())
+    }
+    /// The word before the match, lowercased ("" at the start of the text).
+    pub fn prev_word(&self) -> String {
+        prev_word(self.text, self.span.start)
+    }
+    /// The word after the match, as written.
+    pub fn next_word(&self) -> &'a str {
+        next_word(self.text, self.span.end)
+    }
+    /// The text right after the match.
+    pub fn after(&self) -> &'a str {
+        self.text.get(self.span.end..).unwrap_or("")
+    }
+    /// The text right before the match.
+    pub fn before(&self) -> &'a str {
+        self.text.get(..self.span.start).unwrap_or("")
+    }
+    fn one(&self, partial: Partial, modifier: Option<Mod>) -> Option<Vec<Found>> {
+        Some(vec![found(self.span(), partial, modifier)])
+    }
+}
+
+fn found(span: Range<usize>, partial: Partial, modifier: Option<Mod>) -> Found {
+    Found {
+        span,
+        partial,
+        modifier,
+        rule: "",
+        range_start: false,
+    }
+}
+
+/// The word before byte `at`, lowercased.
+pub fn prev_word(text: &str, at: usize) -> String {
+    let before = text.get(..at).unwrap_or("").trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '.' || c == '\'' || c == '-' || c == '$'))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    before.get(start..).unwrap_or("").to_lowercase()
+}
+
+/// The word after byte `at`, as written.
+pub fn next_word(text: &str, at: usize) -> &str {
+    let after = text.get(at..).unwrap_or("").trim_start();
+    let end = after
+        .find(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
+        .unwrap_or(after.len());
+    after.get(..end).unwrap_or("")
+}
+
+/// Pattern macros, expanded into rule patterns as `{NAME}`.
+pub const MACROS: &[(&str, &str)] = &[
+    (
+        "MONTH",
+        r"(?-i:(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b\.?)",
+    ),
+    (
+        "WEEKDAY",
+        r"(?-i:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b)",
+    ),
+    ("DAY", r"(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?\b"),
+    ("YEAR", r"(?:1[0-9]{3}|20[0-9]{2})\b"),
+    (
+        "NUM",
+        r"(?:\d+(?:\.\d+)?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|four|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|a\s+hundred|hundreds\s+of|a\s+dozen|dozens\s+of|a|an|several|a\s+few|few|a\s+couple\s+of|couple\s+of|many|some)",
+    ),
+    (
+        "UNIT",
+        r"(?:second|minute|hour|day|week|weekend|month|quarter|year|decade|century|centurie)s?\b",
+    ),
+    (
+        "ZONE",
+        r"(?-i:(?:[ECMP][SD]T|GMT|UTC|BST|CET|CEST|EET|EEST|KST|JST|IST|HKT|SGT|AEST|AEDT|MSK)\b)",
+    ),
+    ("ORD", r"(?:first|second|third|fourth|1st|2nd|3rd|4th)"),
+    (
+        "CENTORD",
+        r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)",
+    ),
+];
+
+/// Phrases that must stay untagged (checked by the table test).
+pub const NEGATIVES: &[&str] = &[
+    "The company may raise prices.",
+    "Protesters march on the capital.",
+    "Fredric March won an Oscar.",
+    "He reads The Sunday Times.",
+    "The store is open 24/7.",
+    "The attacks of 7/11 were different.",
+    "Call 555-2019 for details.",
+    "Call (202) 555-1997 for help.",
+    "Under Section 2015 of the code.",
+    "The firm added 2,018 jobs.",
+    "The Boeing 1977 model was retired.",
+    "It costs $2019 per unit.",
+    "He scored 1999 points.",
+    "Prices fall as supply grows.",
+    "Keep up the spring in your step.",
+    "The second half was scoreless.",
+];
+
+/// The rule table, in priority order.
+pub static RULES: &[Rule] = &[
+    // ---- times of day, with zones -------------------------------------------------------
+    Rule {
+        name: "time_ampm",
+        pattern: r"\b(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?P<ap>[ap])\.?\s?m\b\.?(?:\s+(?P<zone>{ZONE}))?(?:\s*\((?u:[^()\n]){1,24}\))?",
+        produce: p_time,
+        examples: &[
+            ("10:32 a.m. EDT (1432 GMT) on Monday", "2019-12-16T10:32-04:00"),
+            ("at 5 p.m. yesterday", "2019-12-16T17:00"),
+            ("Police arrived at 9:15 pm.", "2019-12-17T21:15"),
+        ],
+    },
+    Rule {
+        name: "time_24h",
+        pattern: r"\b(?P<h>[01]\d|2[0-3]):?(?P<m>[0-5]\d)\s*(?:hours\s+)?(?P<zone>{ZONE})",
+        produce: p_time,
+        examples: &[("at 14:32 GMT on Monday", "2019-12-16T14:32Z")],
+    },
+    Rule {
+        name: "time_noon",
+        pattern: r"\b(?P<noon>noon|midday|midnight)\b(?:\s+(?P<zone>{ZONE}))?",
+        produce: p_time,
+        examples: &[("The talks ended at noon Thursday.", "2019-12-12T12:00")],
+    },
+    // ---- parts of days ------------------------------------------------------------------
+    Rule {
+        name: "weekday_part",
+        pattern: r"(?P<wd>{WEEKDAY})\s+(?P<pod>morning|afternoon|evening|night)\b",
+        produce: p_weekday_part,
+        examples: &[("Sunday night", "2019-12-15TNI"), ("on Monday morning", "2019-12-16TMO")],
+    },
+    Rule {
+        name: "rel_part",
+        pattern: r"\b(?P<rel>yesterday|today|tomorrow|this|last|tomorrow)\s+(?P<pod>morning|afternoon|evening|night)\b|\b(?P<tonight>tonight)\b",
+        produce: p_rel_part,
+        examples: &[
+            ("this morning", "2019-12-17TMO"),
+            ("last night", "2019-12-16TNI"),
+            ("tonight", "2019-12-17TNI"),
+            ("yesterday afternoon", "2019-12-16TAF"),
+        ],
+    },
+    // ---- ranges and coordination ---------------------------------------------------------
+    Rule {
+        name: "range_month_days",
+        pattern: r"\b(?:between|from)\s+(?P<m1>{MONTH})\s+(?P<d1>{DAY})\s*(?:and|to|through|until|till|-|(?u:–))\s*(?:(?P<m2>{MONTH})\s+)?(?P<d2>{DAY})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_range_days,
+        examples: &[
+            ("between Sept. 8 and 11", "2019-09-08|2019-09-11"),
+            ("Talks were held from March 11 to 13.", "2019-03-11|2019-03-13"),
+            ("from March 30 to April 2, 2018", "2018-03-30|2018-04-02"),
+        ],
+    },
+    Rule {
+        name: "span_month_days",
+        pattern: r"(?P<m1>{MONTH})\s+(?P<d1>{DAY})\s*(?:-|(?u:–)|through)\s*(?:(?P<m2>{MONTH})\s+)?(?P<d2>{DAY})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_range_days,
+        examples: &[("March 11-13, 2018", "2018-03-11|2018-03-13")],
+    },
+    Rule {
+        name: "coord_month_days",
+        pattern: r"(?P<m1>{MONTH})\s+(?P<d1>{DAY})(?:,\s*(?P<d2>{DAY}))?,?\s+(?:and|or|&)\s+(?P<d3>{DAY})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_coord_days,
+        examples: &[
+            ("on Dec. 7 and 13", "2019-12-07|2019-12-13"),
+            ("on Nov. 3, 10 and 17, 2018", "2018-11-03|2018-11-10|2018-11-17"),
+        ],
+    },
+    Rule {
+        name: "iso_date",
+        pattern: r"\b(?P<y>{YEAR})-(?P<m>0[1-9]|1[0-2])-(?P<d>0[1-9]|[12]\d|3[01])\b",
+        produce: p_numeric_date,
+        examples: &[("2019-12-07", "2019-12-07")],
+    },
+    Rule {
+        name: "range_years",
+        pattern: r"\b(?:between|from)\s+(?P<y1>{YEAR})\s+(?:and|to|until|till|through)\s+(?P<y2>{YEAR})|\b(?P<a>{YEAR})\s*(?:-|(?u:–))\s*(?P<b>(?:1[0-9]|20)\d{2}\b|\d{2}\b)",
+        produce: p_range_years,
+        examples: &[
+            ("from 2010 to 2015", "2010|2015"),
+            ("the 1990-95 period", "1990|1995"),
+        ],
+    },
+    Rule {
+        name: "range_months",
+        pattern: r"\b(?:between|from)\s+(?P<m1>{MONTH})\s+(?:and|to|until|till|through)\s+(?P<m2>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_range_months,
+        examples: &[("from January to March 2018", "2018-01|2018-03")],
+    },
+    // ---- explicit dates -----------------------------------------------------------------
+    Rule {
+        name: "month_day_year",
+        pattern: r"(?:(?P<wd>{WEEKDAY}),?\s+)?(?P<m>{MONTH})\s+(?P<d>{DAY})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_month_day,
+        examples: &[
+            ("May 3, 1975", "1975-05-03"),
+            ("Sept. 30", "2019-09-30"),
+            ("on Dec. 7", "2019-12-07"),
+            ("Monday, Dec. 16", "2019-12-16"),
+            ("It will open Jan. 6.", "2020-01-06"),
+        ],
+    },
+    Rule {
+        name: "day_month_year",
+        pattern: r"(?:(?P<wd>{WEEKDAY}),?\s+)?\b(?:the\s+)?(?P<d>{DAY})\s+(?:of\s+)?(?P<m>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_month_day,
+        examples: &[("4 July 1994", "1994-07-04"), ("the 4th of July", "2019-07-04")],
+    },
+    Rule {
+        name: "slash_date",
+        pattern: r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4}|\d{2})\b",
+        produce: p_slash_date,
+        examples: &[("12/07/2019", "2019-12-07"), ("25/12/2019", "2019-12-25"), ("11/02/89", "1989-11-02")],
+    },
+    Rule {
+        name: "month_year",
+        pattern: r"(?:(?P<mod>early|mid|late)(?:-|\s+))?(?P<m>{MONTH})(?:\s+of)?,?\s+(?P<y>{YEAR})",
+        produce: p_month_year,
+        examples: &[
+            ("in June 2018", "2018-06"),
+            ("June of 2018", "2018-06"),
+            ("late November 2016", "2016-11"),
+        ],
+    },
+    Rule {
+        name: "month_of_that_year",
+        pattern: r"(?P<m>{MONTH})\s+of\s+(?:that|the\s+same|the\s+following|the\s+previous)\s+year",
+        produce: p_month_of_that_year,
+        examples: &[("In 2016 it began. By October of that year", "2016|2016-10")],
+    },
+    Rule {
+        name: "mod_month",
+        pattern: r"(?P<mod>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<m>{MONTH})",
+        produce: p_month_year,
+        examples: &[("It peaked in early April.", "2019-04"), ("mid-December", "2019-12"), ("It ended at the end of May.", "2019-05")],
+    },
+    Rule {
+        name: "rel_month",
+        pattern: r"\b(?P<rel>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<m>{MONTH})",
+        produce: p_rel_month,
+        examples: &[("last November", "2019-11"), ("next May", "2020-05"), ("this September", "2019-09")],
+    },
+    // ---- modifiers on units ---------------------------------------------------------------
+    Rule {
+        name: "mod_year",
+        pattern: r"\b(?P<mod>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<y>{YEAR})",
+        produce: p_mod_year,
+        examples: &[("mid-2025", "2025"), ("the end of 2019", "2019"), ("late 2018", "2018")],
+    },
+    Rule {
+        name: "mod_unit",
+        pattern: r"\b(?P<mod>(?:the\s+)?(?:beginning|start|middle|end|close|turn)\s+of|early|late|mid)(?:-|\s+)(?:(?P<det>this|last|next|the|that|the\s+same|the\s+previous|the\s+following)\s+)?(?P<unit>year|month|week|decade|century|quarter)\b",
+        produce: p_mod_unit,
+        examples: &[
+            ("by the end of the year", "2019"),
+            ("the end of the month", "2019-12"),
+            ("early next year", "2020"),
+            ("the beginning of last year", "2018"),
+        ],
+    },
+    Rule {
+        name: "earlier_this",
+        pattern: r"\b(?P<mod>earlier|later)\s+(?P<det>this|last|next)\s+(?P<unit>year|month|week)\b",
+        produce: p_mod_unit,
+        examples: &[("earlier this year", "2019"), ("later this month", "2019-12")],
+    },
+    // ---- relative --------------------------------------------------------------------------
+    Rule {
+        name: "ago",
+        pattern: r"\b(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
+        produce: p_ago,
+        examples: &[
+            ("a week ago", "2019-W50"),
+            ("three years ago", "2016"),
+            ("It failed on Dec. 7. Two days later", "2019-12-07|2019-12-09"),
+            ("a year earlier", "2018"),
+        ],
+    },
+    Rule {
+        name: "the_following",
+        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b|\b(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|year)\b",
+        produce: p_the_following,
+        examples: &[
+            ("It began on June 3. The following day", "2019-06-03|2019-06-04"),
+            ("in 2016. That year", "2016|2016"),
+        ],
+    },
+    Rule {
+        name: "rel_unit",
+        pattern: r"\b(?P<det>last|next|this|coming|previous|current)\s+(?P<unit>week|weekend|month|year|quarter|decade|century)\b",
+        produce: p_rel_unit,
+        examples: &[
+            ("last year", "2018"),
+            ("this month", "2019-12"),
+            ("last week", "2019-W50"),
+            ("next week", "2019-W52"),
+            ("this weekend", "2019-W51-WE"),
+            ("last quarter", "2019-Q3"),
+        ],
+    },
+    Rule {
+        name: "day_deictic",
+        pattern: r"\b(?P<w>yesterday|today|tomorrow)\b",
+        produce: p_day_deictic,
+        examples: &[("yesterday", "2019-12-16"), ("today", "2019-12-17"), ("tomorrow", "2019-12-18")],
+    },
+    Rule {
+        name: "rel_weekday",
+        pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<wd>{WEEKDAY})",
+        produce: p_weekday,
+        examples: &[("next Tuesday", "2019-12-24"), ("last Friday", "2019-12-13")],
+    },
+    Rule {
+        name: "weekday",
+        pattern: r"(?P<wd>{WEEKDAY})",
+        produce: p_weekday,
+        examples: &[
+            ("The United States on Monday rejected it.", "2019-12-16"),
+            ("They will meet on Monday.", "2019-12-23"),
+            ("Thursday's attempt failed.", "2019-12-12"),
+        ],
+    },
+    // ---- partial dates ---------------------------------------------------------------------
+    Rule {
+        name: "decade",
+        pattern: r"(?:\bthe\s+)?(?:(?P<mod>early|mid|late)(?:-|\s+))?\b(?P<dec>1[0-9]{2}|20[0-9])0'?s\b|(?:\bthe\s+)?(?:(?P<mod2>early|mid|late)(?:-|\s+))?'(?P<dec2>[0-9])0s\b",
+        produce: p_decade,
+        examples: &[("the 1980s", "198"), ("the late 1990s", "199"), ("the '60s", "196")],
+    },
+    Rule {
+        name: "century",
+        pattern: r"(?:\bthe\s+)?(?:(?P<mod>early|mid|late)(?:-|\s+))?\b(?P<ord>{CENTORD})[\s-]+century\b",
+        produce: p_century,
+        examples: &[("the 20th century", "19"), ("the early nineteenth century", "18")],
+    },
+    Rule {
+        name: "season",
+        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?P<y>{YEAR}))?",
+        produce: p_season,
+        examples: &[("last summer", "2019-SU"), ("the spring of 2026", "2026-SP"), ("in winter 2018", "2018-WI")],
+    },
+    Rule {
+        name: "quarter",
+        pattern: r"(?:\b(?P<det>the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?:fiscal\s+)?\b(?P<q>{ORD}|final|last)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
+        produce: p_quarter,
+        examples: &[
+            ("fourth-quarter profit", "2019-Q4"),
+            ("the third quarter", "2019-Q3"),
+            ("the first quarter of 2018", "2018-Q1"),
+            ("Q2 2017", "2017-Q2"),
+        ],
+    },
+    Rule {
+        name: "half",
+        pattern: r"(?:\bthe\s+)?\b(?P<h>first|second|1st|2nd|latter)\s+half\s+of\s+(?:(?P<y>{YEAR})|(?:the\s+|this\s+)?(?P<ydet>this|last|next)?\s*year\b)|(?:\bthe\s+)?\b(?P<h2>first|second)-half\b",
+        produce: p_half,
+        examples: &[("the second half of 2019", "2019-H2"), ("the first half of next year", "2020-H1")],
+    },
+    // ---- durations and sets (typed and valued; not timeline dates) -------------------------
+    Rule {
+        name: "set_every",
+        pattern: r"\b(?:every|each)\s+(?:other\s+)?(?:(?P<n>{NUM})\s+)?(?P<unit>{UNIT})|\bevery\s+(?P<wd>{WEEKDAY})|\b(?P<adv>daily|weekly|monthly|annually|yearly|hourly|nightly|quarterly)\b",
+        produce: p_set,
+        examples: &[("every week", "P1W"), ("daily", "P1D"), ("every Monday", "XXXX-WXX-1"), ("every two years", "P2Y")],
+    },
+    Rule {
+        name: "duration",
+        pattern: r"\b(?:(?P<mod>more\s+than|less\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|over|under)\s+)?(?:the\s+(?:past|last|next|first|previous|coming|final)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})(?:-long|-old)?",
+        produce: p_duration,
+        examples: &[
+            ("three days", "P3D"),
+            ("more than two years", "P2Y"),
+            ("the past two months", "P2M"),
+            ("a two-week trip", "P2W"),
+            ("several years", "PXY"),
+        ],
+    },
+    Rule {
+        name: "duration_bare",
+        pattern: r"\b(?:for|in|over)\s+(?P<t>(?:many\s+|recent\s+)?(?P<unit>days|weeks|months|years|decades|hours|minutes))\b",
+        produce: p_duration_bare,
+        examples: &[("for years", "PXY"), ("for many decades", "PXDE")],
+    },
+    // ---- bare month and year (context-checked) -----------------------------------------------
+    Rule {
+        name: "month_bare",
+        pattern: r"(?P<m>{MONTH})",
+        produce: p_month_bare,
+        examples: &[("It happened in June.", "2019-06"), ("Sales rose in April.", "2019-04"), ("They will decide in March.", "2020-03")],
+    },
+    Rule {
+        name: "year_bare",
+        pattern: r"\b(?P<y>{YEAR})(?:'s)?",
+        produce: p_year_bare,
+        examples: &[("in 2019", "2019"), ("the 2018 election", "2018"), ("since 1945,", "1945")],
+    },
+    // ---- vague references ---------------------------------------------------------------------
+    Rule {
+        name: "vague_ref",
+        pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|recently|lately|the\s+past|the\s+future|in\s+future|formerly|previously)\b",
+        produce: p_ref,
+        examples: &[("now", "PRESENT_REF"), ("recently", "PAST_REF"), ("in the future", "FUTURE_REF")],
+    },
+];
+
+// ---- productions ------------------------------------------------------------------------------
+
+fn month_num(s: &str) -> Option<u32> {
+    let p: String = s.chars().take(3).collect::<String>().to_ascii_lowercase();
+    Some(match p.as_str() {
+        "jan" => 1,
+        "feb" => 2,
+        "mar" => 3,
+        "apr" => 4,
+        "may" => 5,
+        "jun" => 6,
+        "jul" => 7,
+        "aug" => 8,
+        "sep" => 9,
+        "oct" => 10,
+        "nov" => 11,
+        "dec" => 12,
+        _ => return None,
+    })
+}
+
+fn weekday(s: &str) -> Option<Weekday> {
+    let p: String = s.chars().take(3).collect::<String>().to_ascii_lowercase();
+    Some(match p.as_str() {
+        "mon" => Weekday::Mon,
+        "tue" => Weekday::Tue,
+        "wed" => Weekday::Wed,
+        "thu" => Weekday::Thu,
+        "fri" => Weekday::Fri,
+        "sat" => Weekday::Sat,
+        "sun" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+fn day_num(s: &str) -> Option<u32> {
+    let d: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+    d.parse().ok().filter(|d| (1..=31).contains(d))
+}
+
+fn year_num(s: &str) -> Option<i32> {
+    s.parse().ok()
+}
+
+/// Parses a count: digits or number words; `None` for vague counts ("several").
+pub fn number(s: &str) -> Option<f64> {
+    let s = s.to_ascii_lowercase();
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Ok(v) = s.parse::<f64>() {
+        return Some(v);
+    }
+    let word = |w: &str| -> Option<f64> {
+        Some(match w {
+            "a" | "an" | "one" => 1.0,
+            "two" => 2.0,
+            "three" => 3.0,
+            "four" => 4.0,
+            "five" => 5.0,
+            "six" => 6.0,
+            "seven" => 7.0,
+            "eight" => 8.0,
+            "nine" => 9.0,
+            "ten" => 10.0,
+            "eleven" => 11.0,
+            "twelve" | "a dozen" => 12.0,
+            "thirteen" => 13.0,
+            "fourteen" => 14.0,
+            "fifteen" => 15.0,
+            "sixteen" => 16.0,
+            "seventeen" => 17.0,
+            "eighteen" => 18.0,
+            "nineteen" => 19.0,
+            "twenty" => 20.0,
+            "thirty" => 30.0,
+            "forty" => 40.0,
+            "fifty" => 50.0,
+            "sixty" => 60.0,
+            "seventy" => 70.0,
+            "eighty" => 80.0,
+            "ninety" => 90.0,
+            "a hundred" => 100.0,
+            "a couple of" | "couple of" => 2.0,
+            _ => return None,
+        })
+    };
+    if let Some((tens, ones)) = s.split_once('-') {
+        return Some(word(tens)? + word(ones)?);
+    }
+    word(&s)
+}
+
+fn fmt_num(n: Option<f64>) -> String {
+    match n {
+        Some(v) if v.fract() == 0.0 => format!("{}", v as i64),
+        Some(v) => format!("{v}"),
+        None => "X".to_string(),
+    }
+}
+
+fn duration_value(n: Option<f64>, unit: Unit) -> String {
+    let (letter, time) = unit.duration_letter();
+    let (n, letter) = match (unit, n) {
+        (Unit::Decade, Some(v)) => (Some(v * 10.0), "Y"),
+        (Unit::Century, Some(v)) => (Some(v * 100.0), "Y"),
+        (Unit::Quarter, Some(v)) => (Some(v * 3.0), "M"),
+        _ => (n, letter),
+    };
+    format!("P{}{}{}", if time { "T" } else { "" }, fmt_num(n), letter)
+}
+
+fn mod_word(s: &str) -> Option<Mod> {
+    let s = s.to_ascii_lowercase();
+    if s.contains("beginning") || s.contains("start") || s.starts_with("early") || s == "earlier" {
+        Some(Mod::Start)
+    } else if s.contains("middle") || s.starts_with("mid") {
+        Some(Mod::Mid)
+    } else if s.contains("end") || s.contains("close") || s.starts_with("late") {
+        Some(Mod::End)
+    } else {
+        None
+    }
+}
+
+fn year_ref(h: &Hit, name: &str) -> YearRef {
+    h.get(name)
+        .and_then(year_num)
+        .map(YearRef::Known)
+        .unwrap_or(YearRef::Auto)
+}
+
+fn zone_offset(zone: &str) -> Option<i32> {
+    Some(match zone {
+        "GMT" | "UTC" => 0,
+        "BST" | "CET" => 60,
+        "CEST" | "EET" => 120,
+        "EEST" | "MSK" => 180,
+        "IST" => 330,
+        "HKT" | "SGT" => 480,
+        "KST" | "JST" => 540,
+        "AEST" => 600,
+        "AEDT" => 660,
+        "EST" | "CDT" => -300,
+        "EDT" => -240,
+        "CST" | "MDT" => -360,
+        "MST" | "PDT" => -420,
+        "PST" => -480,
+        _ => return None,
+    })
+}
+
+fn p_time(h: &Hit) -> Option<Vec<Found>> {
+    let (hour, minute) = if let Some(n) = h.get("noon") {
+        (if n.eq_ignore_ascii_case("midnight") { 0 } else { 12 }, 0)
+    } else {
+        let mut hour: u32 = h.get("h")?.parse().ok()?;
+        let minute: u32 = h.get("m").and_then(|m| m.parse().ok()).unwrap_or(0);
+        match h.get("ap").map(|s| s.to_ascii_lowercase()) {
+            Some(ap) if ap == "p" && hour < 12 => hour += 12,
+            Some(ap) if ap == "a" && hour == 12 => hour = 0,
+            _ => {}
+        }
+        (hour, minute)
+    };
+    let offset_minutes = h.get("zone").and_then(zone_offset);
+    h.one(
+        Partial::Time {
+            hour,
+            minute,
+            offset_minutes,
+            date: None,
+        },
+        None,
+    )
+}
+
+fn pod_code(s: &str) -> &'static str {
+    match s.to_ascii_lowercase().as_str() {
+        "morning" => "MO",
+        "afternoon" => "AF",
+        "evening" => "EV",
+        _ => "NI",
+    }
+}
+
+fn p_weekday_part(h: &Hit) -> Option<Vec<Found>> {
+    let weekday = weekday(h.get("wd")?)?;
+    h.one(
+        Partial::PartOfDay {
+            code: pod_code(h.get("pod")?),
+            date: Box::new(Partial::Weekday {
+                weekday,
+                dir: Dir::Auto,
+            }),
+        },
+        None,
+    )
+}
+
+fn p_rel_part(h: &Hit) -> Option<Vec<Found>> {
+    if h.get("tonight").is_some() {
+        return h.one(
+            Partial::PartOfDay {
+                code: "NI",
+                date: Box::new(rel(Unit::Day, 0)),
+            },
+            None,
+        );
+    }
+    let pod = pod_code(h.get("pod")?);
+    let n = match h.get("rel")?.to_ascii_lowercase().as_str() {
+        "yesterday" => -1,
+        "tomorrow" => 1,
+        "last" if pod == "NI" || pod == "EV" => -1,
+        "last" => return None,
+        _ => 0,
+    };
+    h.one(
+        Partial::PartOfDay {
+            code: pod,
+            date: Box::new(rel(Unit::Day, n)),
+        },
+        None,
+    )
+}
+
+fn rel(unit: Unit, n: i32) -> Partial {
+    Partial::Rel {
+        unit,
+        n,
+        from_previous: false,
+    }
+}
+
+fn p_range_days(h: &Hit) -> Option<Vec<Found>> {
+    let m1 = month_num(h.get("m1")?)?;
+    let d1 = day_num(h.get("d1")?)?;
+    let m2 = h.get("m2").and_then(month_num).unwrap_or(m1);
+    let d2 = day_num(h.get("d2")?)?;
+    if (m2, d2) <= (m1, d1) && h.get("m2").is_none() {
+        return None;
+    }
+    let year = year_ref(h, "y");
+    let s1 = h.span_of("m1")?.start..h.span_of("d1")?.end;
+    let e2 = h.span_of("y").or_else(|| h.span_of("d2"))?.end;
+    let s2 = h.span_of("m2").or_else(|| h.span_of("d2"))?.start..e2;
+    let mut a = found(s1, Partial::Day { year, month: m1, day: d1 }, None);
+    a.range_start = true;
+    let b = found(s2, Partial::Day { year, month: m2, day: d2 }, None);
+    Some(vec![a, b])
+}
+
+fn p_coord_days(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m1")?)?;
+    let year = year_ref(h, "y");
+    // "Dec. 7 and 13 percent" is not a date list.
+    if is_count_noun(h.next_word()) {
+        return None;
+    }
+    let mut out = Vec::new();
+    let first = h.span_of("m1")?.start..h.span_of("d1")?.end;
+    out.push(found(
+        first,
+        Partial::Day { year, month, day: day_num(h.get("d1")?)? },
+        None,
+    ));
+    for g in ["d2", "d3"] {
+        if let (Some(text), Some(span)) = (h.get(g), h.span_of(g)) {
+            let end = if g == "d3" { h.span_of("y").map(|s| s.end).unwrap_or(span.end) } else { span.end };
+            out.push(found(
+                span.start..end,
+                Partial::Day { year, month, day: day_num(text)? },
+                None,
+            ));
+        }
+    }
+    Some(out)
+}
+
+fn p_range_years(h: &Hit) -> Option<Vec<Found>> {
+    let (y1, y2, s1, s2) = if let (Some(a), Some(b)) = (h.get("y1"), h.get("y2")) {
+        (year_num(a)?, year_num(b)?, h.span_of("y1")?, h.span_of("y2")?)
+    } else {
+        let a = year_num(h.get("a")?)?;
+        let braw = h.get("b")?;
+        let b = if braw.len() == 2 {
+            a - a % 100 + braw.parse::<i32>().ok()?
+        } else {
+            year_num(braw)?
+        };
+        // "1990-1995" is a range; "2019-2" or a phone-like "1990-12" is not.
+        if h.after().starts_with(['-', '/']) || h.before().ends_with(['-', '/']) {
+            return None;
+        }
+        (a, b, h.span_of("a")?, h.span_of("b")?)
+    };
+    if y2 <= y1 || y2 - y1 > 200 {
+        return None;
+    }
+    let mut a = found(s1, Partial::Year(YearRef::Known(y1)), None);
+    a.range_start = true;
+    Some(vec![a, found(s2, Partial::Year(YearRef::Known(y2)), None)])
+}
+
+fn p_range_months(h: &Hit) -> Option<Vec<Found>> {
+    let m1 = month_num(h.get("m1")?)?;
+    let m2 = month_num(h.get("m2")?)?;
+    let year = year_ref(h, "y");
+    let e2 = h.span_of("y").or_else(|| h.span_of("m2"))?.end;
+    let mut a = found(h.span_of("m1")?, Partial::Month { year, month: m1 }, None);
+    a.range_start = true;
+    let b = found(h.span_of("m2")?.start..e2, Partial::Month { year, month: m2 }, None);
+    Some(vec![a, b])
+}
+
+fn p_month_day(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m")?)?;
+    let day = day_num(h.get("d")?)?;
+    // "May 3" after a number ("page 2 May 3") or "Dec. 7 percent" are unlikely dates.
+    if h.get("y").is_none() && is_count_noun(h.next_word()) {
+        return None;
+    }
+    h.one(Partial::Day { year: year_ref(h, "y"), month, day }, None)
+}
+
+fn p_numeric_date(h: &Hit) -> Option<Vec<Found>> {
+    let year = year_num(h.get("y")?)?;
+    let month: u32 = h.get("m")?.parse().ok()?;
+    let day: u32 = h.get("d")?.parse().ok()?;
+    chrono::NaiveDate::from_ymd_opt(year, month, day)?;
+    h.one(Partial::Day { year: YearRef::Known(year), month, day }, None)
+}
+
+fn p_slash_date(h: &Hit) -> Option<Vec<Found>> {
+    if h.after().starts_with(['/', '-']) || h.before().ends_with(['/', '-']) {
+        return None;
+    }
+    let a: u32 = h.get("a")?.parse().ok()?;
+    let b: u32 = h.get("b")?.parse().ok()?;
+    let yraw = h.get("y")?;
+    let mut year: i32 = yraw.parse().ok()?;
+    if yraw.len() == 2 {
+        year += if year < 50 { 2000 } else { 1900 };
+    }
+    // US order (month/day) unless only the other order is a valid date.
+    let (month, day) = if a <= 12 { (a, b) } else { (b, a) };
+    chrono::NaiveDate::from_ymd_opt(year, month, day)?;
+    h.one(Partial::Day { year: YearRef::Known(year), month, day }, None)
+}
+
+fn p_month_year(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m")?)?;
+    let modifier = h.get("mod").and_then(mod_word);
+    if h.get("y").is_none() && h.get("mod").is_none() {
+        return None;
+    }
+    h.one(Partial::Month { year: year_ref(h, "y"), month }, modifier)
+}
+
+fn p_month_of_that_year(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m")?)?;
+    h.one(Partial::Month { year: YearRef::Previous, month }, None)
+}
+
+fn p_rel_month(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m")?)?;
+    let r = h.get("rel")?.to_ascii_lowercase();
+    // Encode the direction as a year shift resolved against the reference month.
+    let year = if r.starts_with("last") || r.contains("past") {
+        YearRef::Shift(-100)
+    } else if r.starts_with("next") || r.contains("coming") {
+        YearRef::Shift(100)
+    } else {
+        YearRef::Shift(0)
+    };
+    h.one(Partial::Month { year, month }, None)
+}
+
+fn p_mod_year(h: &Hit) -> Option<Vec<Found>> {
+    let y = year_num(h.get("y")?)?;
+    h.one(Partial::Year(YearRef::Known(y)), mod_word(h.get("mod")?))
+}
+
+fn det_shift(det: Option<&str>) -> (i32, bool) {
+    match det.map(|d| d.to_ascii_lowercase()) {
+        None => (0, false),
+        Some(d) => match d.split_whitespace().last().unwrap_or("") {
+            "last" | "previous" => (-1, d.contains("the")),
+            "next" | "following" => (1, d.contains("the")),
+            "that" | "same" => (0, true),
+            _ => (0, false),
+        },
+    }
+}
+
+fn p_mod_unit(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    let modifier = mod_word(h.get("mod")?);
+    let (n, from_previous) = det_shift(h.get("det"));
+    // "the end of the week" is fine; "the turn of the century" has no mod.
+    let modifier = if h.get("mod")?.to_ascii_lowercase().contains("turn") { None } else { modifier };
+    h.one(Partial::Rel { unit, n, from_previous }, modifier)
+}
+
+fn p_ago(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    let dir = h.get("dir")?.to_ascii_lowercase();
+    let n = number(h.get("n")?);
+    let n_i = n.map(|v| v.round() as i32);
+    // "two days after the vote": anchored on an event, not a date: a duration.
+    if dir == "before" || dir == "after" {
+        let next = h.next_word().to_ascii_lowercase();
+        if !(next.is_empty() || next == "that" || next == "," || h.after().starts_with([',', '.'])) {
+            let span = h.span.start..h.span_of("unit")?.end;
+            return Some(vec![found(span, Partial::Duration(duration_value(n, unit)), None)]);
+        }
+    }
+    let Some(n_i) = n_i else {
+        // "several years ago": a past reference without a number.
+        return h.one(Partial::Ref("PAST_REF"), None);
+    };
+    let (sign, from_previous) = match dir.as_str() {
+        "ago" | "previously" => (-1, false),
+        "from now" | "hence" => (1, false),
+        "earlier" | "before" => (-1, true),
+        _ => (1, true),
+    };
+    let unit = if matches!(unit, Unit::Hour | Unit::Minute | Unit::Second) { Unit::Day } else { unit };
+    h.one(Partial::Rel { unit, n: sign * n_i, from_previous }, None)
+}
+
+fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
+    let (unit, n) = if let Some(which) = h.get("which") {
+        let unit = Unit::parse(h.get("unit")?)?;
+        let n = match which.to_ascii_lowercase().as_str() {
+            "following" | "next" => 1,
+            "same" => 0,
+            _ => -1,
+        };
+        // "the next year" / "the previous year" at the start of a text refer to the reference.
+        (unit, n)
+    } else {
+        (Unit::parse(h.get("unit2")?)?, 0)
+    };
+    h.one(Partial::Rel { unit, n, from_previous: true }, None)
+}
+
+fn p_rel_unit(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    let det = h.get("det")?.to_ascii_lowercase();
+    let n = match det.as_str() {
+        "last" | "previous" => -1,
+        "next" | "coming" => 1,
+        _ => 0,
+    };
+    // "last year's" is a date; "next week's" too. "the previous year" handled by the_following.
+    h.one(rel(unit, n), None)
+}
+
+fn p_day_deictic(h: &Hit) -> Option<Vec<Found>> {
+    let n = match h.get("w")?.to_ascii_lowercase().as_str() {
+        "yesterday" => -1,
+        "tomorrow" => 1,
+        _ => 0,
+    };
+    h.one(rel(Unit::Day, n), None)
+}
+
+/// Newspaper and proper-name words that follow a weekday in a title ("The Sunday Times").
+const WEEKDAY_NAME_NOUNS: &[&str] = &[
+    "Times", "Telegraph", "Mirror", "Express", "Post", "Herald", "Mail", "Observer", "Independent",
+    "Tribune", "Star", "Journal", "Sport", "People", "Night", "School", "Record", "Sun", "World",
+    "Business", "Review", "Magazine", "Edition", "Show", "Bloody",
+];
+
+fn p_weekday(h: &Hit) -> Option<Vec<Found>> {
+    let weekday = weekday(h.get("wd")?)?;
+    let next = h.next_word();
+    if WEEKDAY_NAME_NOUNS.contains(&next) && h.get("dir").is_none() {
+        return None;
+    }
+    let dir = match h.get("dir").map(|d| d.to_ascii_lowercase()) {
+        None => Dir::Auto,
+        Some(d) if d.starts_with("last") || d.contains("past") => Dir::Last,
+        Some(d) if d.starts_with("next") || d.contains("coming") => Dir::Next,
+        Some(_) => Dir::This,
+    };
+    h.one(Partial::Weekday { weekday, dir }, None)
+}
+
+fn p_decade(h: &Hit) -> Option<Vec<Found>> {
+    let (dec, modifier) = if let Some(d) = h.get("dec") {
+        (d.parse::<i32>().ok()?, h.get("mod"))
+    } else {
+        let d: i32 = h.get("dec2")?.parse().ok()?;
+        (if d >= 3 { 190 + d } else { 200 + d }, h.get("mod2"))
+    };
+    // "the 1800s" is a century, not a decade.
+    if dec % 10 == 0 && h.get("dec").is_some() && h.get("dec").is_some_and(|d| d.ends_with('0')) {
+        return h.one(Partial::Century(dec / 10), modifier.and_then(mod_word));
+    }
+    h.one(Partial::Decade(dec), modifier.and_then(mod_word))
+}
+
+fn ordinal(s: &str) -> Option<i32> {
+    let s = s.to_ascii_lowercase();
+    let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if !digits.is_empty() {
+        return digits.parse().ok();
+    }
+    const WORDS: [&str; 20] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+        "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+        "eighteenth", "nineteenth", "twentieth",
+    ];
+    if s == "twenty-first" {
+        return Some(21);
+    }
+    WORDS.iter().position(|w| *w == s).map(|i| i as i32 + 1)
+}
+
+fn p_century(h: &Hit) -> Option<Vec<Found>> {
+    let n = ordinal(h.get("ord")?)?;
+    if !(1..=21).contains(&n) {
+        return None;
+    }
+    h.one(Partial::Century(n - 1), h.get("mod").and_then(mod_word))
+}
+
+fn p_season(h: &Hit) -> Option<Vec<Found>> {
+    let season = match h.get("s")?.to_ascii_lowercase().as_str() {
+        "spring" => Season::Spring,
+        "summer" => Season::Summer,
+        "fall" | "autumn" => Season::Fall,
+        _ => Season::Winter,
+    };
+    let det = h.get("det").map(|d| d.to_ascii_lowercase());
+    let year = match (h.get("y").and_then(year_num), det.as_deref()) {
+        (Some(y), _) => YearRef::Known(y),
+        (None, Some(d)) if d.starts_with("last") || d.contains("past") => YearRef::Shift(-100),
+        (None, Some(d)) if d.starts_with("next") || d.contains("coming") => YearRef::Shift(100),
+        (None, Some("this")) => YearRef::Shift(0),
+        (None, Some(_)) => YearRef::Auto,
+        (None, None) => {
+            let prev = h.prev_word();
+            if !matches!(prev.as_str(), "in" | "during" | "since" | "until" | "by" | "this" | "next" | "last") {
+                return None;
+            }
+            YearRef::Auto
+        }
+    };
+    // "the spring in your step", "the fall of Rome": a season needs a year, a relative
+    // determiner, or a temporal preposition before it.
+    if det.as_deref() == Some("the") && h.get("y").is_none() {
+        let prev = h.prev_word();
+        if !matches!(prev.as_str(), "in" | "during" | "since" | "until" | "by" | "over" | "through") {
+            return None;
+        }
+        let next = h.next_word().to_ascii_lowercase();
+        if next == "of" {
+            return None;
+        }
+    }
+    let modifier = det.as_deref().and_then(|d| {
+        if matches!(d, "early" | "late" | "mid") { mod_word(d) } else { None }
+    });
+    h.one(Partial::Season { year, season }, modifier)
+}
+
+fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
+    let (q, year) = if let Some(qq) = h.get("qq") {
+        (qq.get(1..2)?.parse().ok()?, year_ref(h, "y2"))
+    } else {
+        let q = match h.get("q")?.to_ascii_lowercase().as_str() {
+            "first" | "1st" => 1,
+            "second" | "2nd" => 2,
+            "third" | "3rd" => 3,
+            _ => 4,
+        };
+        let det = h.get("det").map(|d| d.to_ascii_lowercase()).unwrap_or_default();
+        let year = if let Some(y) = h.get("y").and_then(year_num) {
+            YearRef::Known(y)
+        } else if det.starts_with("last") {
+            YearRef::Shift(-1)
+        } else if det.starts_with("next") {
+            YearRef::Shift(1)
+        } else if det.starts_with("this") {
+            YearRef::Shift(0)
+        } else {
+            YearRef::Auto
+        };
+        (q, year)
+    };
+    h.one(Partial::Quarter { year, quarter: q }, None)
+}
+
+fn p_half(h: &Hit) -> Option<Vec<Found>> {
+    let half = match h.get("h").or(h.get("h2"))?.to_ascii_lowercase().as_str() {
+        "first" | "1st" => 1,
+        _ => 2,
+    };
+    let year = if let Some(y) = h.get("y").and_then(year_num) {
+        YearRef::Known(y)
+    } else {
+        match h.get("ydet").map(|d| d.to_ascii_lowercase()).as_deref() {
+            Some("last") => YearRef::Shift(-1),
+            Some("next") => YearRef::Shift(1),
+            Some("this") => YearRef::Shift(0),
+            _ => YearRef::Auto,
+        }
+    };
+    h.one(Partial::Half { year, half }, None)
+}
+
+fn p_set(h: &Hit) -> Option<Vec<Found>> {
+    if let Some(wd) = h.get("wd") {
+        let n = weekday(wd)?.number_from_monday();
+        return h.one(Partial::Set(format!("XXXX-WXX-{n}")), None);
+    }
+    let value = if let Some(adv) = h.get("adv") {
+        match adv.to_ascii_lowercase().as_str() {
+            "daily" | "nightly" => "P1D",
+            "weekly" => "P1W",
+            "monthly" => "P1M",
+            "quarterly" => "P3M",
+            "hourly" => "PT1H",
+            _ => "P1Y",
+        }
+        .to_string()
+    } else {
+        let unit = Unit::parse(h.get("unit")?)?;
+        let n = match h.get("n") {
+            Some(n) => number(n),
+            None => Some(1.0),
+        };
+        duration_value(n, unit)
+    };
+    h.one(Partial::Set(value), None)
+}
+
+/// Nouns that make a number a count, not a date part ("13 percent", "1999 points").
+fn is_count_noun(word: &str) -> bool {
+    const NOUNS: &[&str] = &[
+        "percent", "per", "points", "point", "people", "jobs", "troops", "soldiers", "units", "votes",
+        "dollars", "euros", "yen", "miles", "kilometers", "km", "tons", "tonnes", "barrels", "shares",
+        "cars", "homes", "students", "members", "workers", "pounds", "feet", "meters", "metres",
+        "children", "women", "men", "deaths", "cases", "seats", "games", "goals", "runs", "yards",
+        "pages", "words", "times", "million", "billion", "thousand", "hundred", "%",
+    ];
+    let w = word.to_ascii_lowercase();
+    NOUNS.contains(&w.as_str())
+}
+
+fn p_duration(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    let n_text = h.get("n")?;
+    let n = number(n_text);
+    // "a week" alone is fine; "some day", "many years" are vague but still durations.
+    // Reject "the 2 days" fragments of bigger numbers like "1,000 years" (comma before).
+    if h.before().ends_with(',') && n_text.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let modifier = h.get("mod").and_then(|m| {
+        let m = m.to_ascii_lowercase();
+        Some(match m.as_str() {
+            "more than" | "over" => Mod::MoreThan,
+            "less than" | "under" => Mod::LessThan,
+            "nearly" | "almost" => Mod::LessThan,
+            "at least" => Mod::EqualOrMore,
+            "up to" => Mod::EqualOrLess,
+            _ => Mod::Approx,
+        })
+    });
+    h.one(Partial::Duration(duration_value(n, unit)), modifier)
+}
+
+fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    if h.get("t")?.to_ascii_lowercase().starts_with("recent") {
+        return h.one(Partial::Ref("PAST_REF"), None);
+    }
+    h.one(Partial::Duration(duration_value(None, unit)), None)
+}
+
+/// Words before a bare month or year that make it temporal.
+const TEMPORAL_PREVIOUS: &[&str] = &[
+    "in", "since", "until", "till", "by", "from", "through", "during", "before", "after", "of", "to",
+    "early", "late", "mid", "around", "circa", "c.", "and", "or", "between", "last", "next", "this",
+    "that", "each", "every", "for", "on", "as", "the", "throughout", "into", "about", "ending",
+    "beginning", "starting", "spring", "summer", "autumn", "fall", "winter", "than",
+];
+
+fn p_month_bare(h: &Hit) -> Option<Vec<Found>> {
+    let m = h.get("m")?;
+    let month = month_num(m)?;
+    let prev = h.prev_word();
+    let prev = prev.trim_end_matches(',');
+    // Abbreviations ("Jan") and ambiguous names ("May", "March", "June", "August") need a
+    // temporal word before them; full unambiguous names also pass after a comma or at a
+    // sentence start followed by a comma.
+    let full = m.len() > 4 && !matches!(m, "March" | "June" | "July" | "August" | "April");
+    let ok = TEMPORAL_PREVIOUS.contains(&prev) || (full && h.after().starts_with([',', '.', ';']));
+    if !ok {
+        return None;
+    }
+    h.one(Partial::Month { year: YearRef::Auto, month }, None)
+}
+
+fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
+    let y = year_num(h.get("y")?)?;
+    let before = h.before();
+    let after = h.after();
+    if before.ends_with(['$', '#', '/', '.', ',', '-', '£', '€', ':', '+'])
+        || after.starts_with(|c: char| c.is_ascii_digit())
+        || after.starts_with([',', '.', ':', '/', '-'])
+            && after.get(1..2).is_some_and(|c| c.chars().all(|c| c.is_ascii_digit()))
+        || after.starts_with('%')
+    {
+        return None;
+    }
+    let prev = h.prev_word();
+    let prev = prev.trim_end_matches(',');
+    const NOT_YEAR_PREVIOUS: &[&str] = &[
+        "section", "article", "no.", "no", "nos.", "number", "model", "flight", "room", "rule",
+        "resolution", "chapter", "page", "pages", "form", "route", "highway", "boeing", "airbus",
+        "windows", "ps", "code", "bill", "act", "paragraph", "item", "exhibit", "unit", "suite",
+        "apartment", "box", "lot", "gate", "platform", "channel", "interstate", "version", "v.",
+        "scored", "score", "won", "lost", "about", "approximately", "roughly", "some", "nearly",
+        "over", "under", "only", "just", "total", "killed", "of",
+    ];
+    let next = h.next_word();
+    if is_count_noun(next) {
+        return None;
+    }
+    if NOT_YEAR_PREVIOUS.contains(&prev) && !(prev == "of" && (1900..=2099).contains(&y)) {
+        if prev != "about" || !(1900..=2099).contains(&y) {
+            return None;
+        }
+    }
+    // A plural noun after a bare number ("1500 soldiers") makes it a count; years before 1800
+    // need a temporal word before them.
+    let temporal_before = TEMPORAL_PREVIOUS.contains(&prev);
+    if !temporal_before && !(1800..=2099).contains(&y) {
+        return None;
+    }
+    let mut span = h.span();
+    if h.get("y").is_some() {
+        span = h.span_of("y")?;
+    }
+    Some(vec![found(span, Partial::Year(YearRef::Known(y)), None)])
+}
+
+fn p_ref(h: &Hit) -> Option<Vec<Found>> {
+    let w = h.get("w")?.to_ascii_lowercase();
+    let value = if w.contains("future") {
+        "FUTURE_REF"
+    } else if w.starts_with("recent")
+        || w.starts_with("late")
+        || w.contains("past")
+        || w.starts_with("formerly")
+        || w.starts_with("previously")
+    {
+        "PAST_REF"
+    } else {
+        "PRESENT_REF"
+    };
+    let span = if w.starts_with("in ") {
+        let s = h.span();
+        (s.start + 3)..s.end
+    } else {
+        h.span()
+    };
+    Some(vec![found(span, Partial::Ref(value), None)])
+}
+
+// ---- the engine ---------------------------------------------------------------------------------
+
+/// Expands `{MACRO}`s in a pattern.
+pub fn expand(pattern: &str) -> String {
+    let mut out = pattern.to_string();
+    for (name, body) in MACROS {
+        out = out.replace(&format!("{{{name}}}"), body);
+    }
+    out
+}
+
+static ENGINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    let patterns: Vec<String> = RULES.iter().map(|r| expand(r.pattern)).collect();
+    Regex::builder()
+        .syntax(syntax::Config::new().case_insensitive(true).unicode(false))
+        .configure(Regex::config().hybrid_cache_capacity(8 << 20))
+        .build_many(&patterns)
+        .ok()
+});
+
+/// Checks that every rule pattern compiles; used by tests and at service start.
+pub fn check() -> Result<(), String> {
+    for r in RULES {
+        Regex::builder()
+            .syntax(syntax::Config::new().case_insensitive(true).unicode(false))
+            .build(&expand(r.pattern))
+            .map_err(|e| format!("rule {}: {e:?}", r.name))?;
+    }
+    if ENGINE.is_none() {
+        return Err("the combined rule set does not compile".into());
+    }
+    Ok(())
+}
+
+/// Finds every candidate expression in `text`, in order, without overlaps.
+pub fn extract(text: &str) -> Vec<Found> {
+    let Some(re) = ENGINE.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut caps = re.create_captures();
+    let mut pos = 0;
+    while pos < text.len() {
+        let input = Input::new(text).range(pos..);
+        re.search_captures(&input, &mut caps);
+        let Some(m) = caps.get_match() else { break };
+        let rule = &RULES[m.pattern().as_usize()];
+        let hit = Hit {
+            text,
+            caps: &caps,
+            span: m.start()..m.end(),
+        };
+        match (rule.produce)(&hit) {
+            Some(found) if !found.is_empty() => {
+                for mut f in found {
+                    f.rule = rule.name;
+                    out.push(f);
+                }
+                pos = m.end().max(pos + 1);
+            }
+            _ => {
+                // Rejected: skip to the next word so a lower-priority rule can still match later.
+                pos = next_word_start(text, m.start());
+            }
+        }
+    }
+    out
+}
+
+fn next_word_start(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    if i == from {
+        i += 1;
+    }
+    while i < bytes.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
