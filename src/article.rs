@@ -223,9 +223,18 @@ mod tests {
         let cases: Vec<(&[u8], &str)> = vec![
             (b"\xff\xfe", "invalid_utf8"),
             (b"{\"id\":", "invalid_json"),
-            (br#"{"id":"x","published_at":"2019-12-17T06:11:00Z"}"#, "missing_text"),
-            (br#"{"id":"x","published_at":"2019-12-17T06:11:00Z","text":"  "}"#, "missing_text"),
-            (br#"{"id":"x","published_at":"yesterday","text":"t"}"#, "bad_published_at"),
+            (
+                br#"{"id":"x","published_at":"2019-12-17T06:11:00Z"}"#,
+                "missing_text",
+            ),
+            (
+                br#"{"id":"x","published_at":"2019-12-17T06:11:00Z","text":"  "}"#,
+                "missing_text",
+            ),
+            (
+                br#"{"id":"x","published_at":"yesterday","text":"t"}"#,
+                "bad_published_at",
+            ),
             (br#"{"id":"x","text":"t"}"#, "bad_published_at"),
             (b"   ", "missing_text"),
         ];
@@ -233,7 +242,10 @@ mod tests {
             let err = decode(Some(input), 1 << 20, &fb()).unwrap_err();
             assert_eq!(err.kind(), kind, "{:?}", String::from_utf8_lossy(input));
         }
-        assert_eq!(decode(Some(b"abc"), 2, &fb()).unwrap_err().kind(), "too_large");
+        assert_eq!(
+            decode(Some(b"abc"), 2, &fb()).unwrap_err().kind(),
+            "too_large"
+        );
         assert_eq!(decode(None, 2, &fb()).unwrap_err().kind(), "empty");
     }
 
@@ -241,7 +253,9 @@ mod tests {
     fn deeply_nested_json_is_an_error_not_a_crash() {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
         assert_eq!(
-            decode(Some(deep.as_bytes()), 1 << 20, &fb()).unwrap_err().kind(),
+            decode(Some(deep.as_bytes()), 1 << 20, &fb())
+                .unwrap_err()
+                .kind(),
             "invalid_json"
         );
     }

@@ -17,7 +17,11 @@ fn every_rule_compiles() {
 #[test]
 fn every_rule_has_examples() {
     for rule in rules::RULES {
-        assert!(!rule.examples.is_empty(), "rule {} has no examples", rule.name);
+        assert!(
+            !rule.examples.is_empty(),
+            "rule {} has no examples",
+            rule.name
+        );
     }
 }
 
@@ -40,7 +44,12 @@ fn rule_examples_give_their_values() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -51,7 +60,9 @@ fn negatives_stay_untagged() {
         if !got.is_empty() {
             failures.push(format!(
                 "{phrase:?} gave {:?}",
-                got.iter().map(|t| (&t.text, &t.value, t.rule)).collect::<Vec<_>>()
+                got.iter()
+                    .map(|t| (&t.text, &t.value, t.rule))
+                    .collect::<Vec<_>>()
             ));
         }
     }
@@ -60,8 +71,11 @@ fn negatives_stay_untagged() {
 
 #[test]
 fn spans_cover_their_text() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/seed/article.txt"))
-        .expect("seed article");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/seed/article.txt"
+    ))
+    .expect("seed article");
     for t in tagger::tag(&text, reference()) {
         assert_eq!(&text[t.span.clone()], t.text);
     }

@@ -157,16 +157,25 @@ mod tests {
     fn end_of_year_is_its_last_third() {
         let y = Cal::Year(2019).interval().unwrap();
         let (s, e) = apply_mod(y, Some(Mod::End));
-        assert_eq!((s.to_string(), e.to_string()), ("2019-09-01".into(), "2019-12-31".into()));
+        assert_eq!(
+            (s.to_string(), e.to_string()),
+            ("2019-09-01".into(), "2019-12-31".into())
+        );
     }
 
     #[test]
     fn values_and_intervals() {
         assert_eq!(Cal::Week(2019, 50).value(), "2019-W50");
         let (s, e) = Cal::Week(2019, 50).interval().unwrap();
-        assert_eq!((s.to_string(), e.to_string()), ("2019-12-09".into(), "2019-12-15".into()));
+        assert_eq!(
+            (s.to_string(), e.to_string()),
+            ("2019-12-09".into(), "2019-12-15".into())
+        );
         let (s, e) = Cal::Season(2019, Season::Winter).interval().unwrap();
-        assert_eq!((s.to_string(), e.to_string()), ("2019-12-01".into(), "2020-02-29".into()));
+        assert_eq!(
+            (s.to_string(), e.to_string()),
+            ("2019-12-01".into(), "2020-02-29".into())
+        );
         assert_eq!(Cal::Decade(199).value(), "199");
         assert_eq!(add_months(2019, 12, 1), (2020, 1));
         assert_eq!(add_months(2019, 1, -1), (2018, 12));

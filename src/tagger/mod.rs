@@ -99,7 +99,9 @@ impl Mod {
 }
 
 /// Precision of a resolved value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
     /// A time of day (minutes or finer, or a part of a day such as "night").

@@ -82,26 +82,43 @@ fn merge(text: &str, found: Vec<Found>) -> Vec<Found> {
     for f in found {
         if let Some(prev) = out.last_mut() {
             let gap = text.get(prev.span.end..f.span.start).unwrap_or("x");
-            let gap = gap.trim().trim_end_matches("on").trim().trim_start_matches(',').trim();
+            let gap = gap
+                .trim()
+                .trim_end_matches("on")
+                .trim()
+                .trim_start_matches(',')
+                .trim();
             let gap_ok = gap.is_empty() || gap == "at" || gap == ",";
             if gap_ok && !prev.range_start {
                 let merged = match (&prev.partial, &f.partial) {
-                    (Partial::Time { date: None, hour, minute, offset_minutes }, day) if is_day(day) => {
-                        Some(Partial::Time {
-                            hour: *hour,
-                            minute: *minute,
-                            offset_minutes: *offset_minutes,
-                            date: Some(Box::new(day.clone())),
-                        })
-                    }
-                    (day, Partial::Time { date: None, hour, minute, offset_minutes }) if is_day(day) => {
-                        Some(Partial::Time {
-                            hour: *hour,
-                            minute: *minute,
-                            offset_minutes: *offset_minutes,
-                            date: Some(Box::new(day.clone())),
-                        })
-                    }
+                    (
+                        Partial::Time {
+                            date: None,
+                            hour,
+                            minute,
+                            offset_minutes,
+                        },
+                        day,
+                    ) if is_day(day) => Some(Partial::Time {
+                        hour: *hour,
+                        minute: *minute,
+                        offset_minutes: *offset_minutes,
+                        date: Some(Box::new(day.clone())),
+                    }),
+                    (
+                        day,
+                        Partial::Time {
+                            date: None,
+                            hour,
+                            minute,
+                            offset_minutes,
+                        },
+                    ) if is_day(day) => Some(Partial::Time {
+                        hour: *hour,
+                        minute: *minute,
+                        offset_minutes: *offset_minutes,
+                        date: Some(Box::new(day.clone())),
+                    }),
                     _ => None,
                 };
                 if let Some(partial) = merged {
@@ -119,22 +136,93 @@ fn merge(text: &str, found: Vec<Found>) -> Vec<Found> {
 fn is_day(p: &Partial) -> bool {
     matches!(
         p,
-        Partial::Day { .. } | Partial::Weekday { .. } | Partial::Rel { unit: Unit::Day, .. }
+        Partial::Day { .. }
+            | Partial::Weekday { .. }
+            | Partial::Rel {
+                unit: Unit::Day,
+                ..
+            }
     )
 }
 
 const FUTURE_CUES: &[&str] = &[
-    "will", "shall", "'ll", "going", "plans", "plan", "planned", "planning", "scheduled", "expected",
-    "expects", "due", "is to", "are to", "would", "upcoming", "next", "intends", "aims", "hopes",
-    "set to", "slated", "could", "may", "might", "must", "should", "unless", "if", "before", "until",
-    "by", "deadline", "await", "awaits",
+    "will",
+    "shall",
+    "'ll",
+    "going",
+    "plans",
+    "plan",
+    "planned",
+    "planning",
+    "scheduled",
+    "expected",
+    "expects",
+    "due",
+    "is to",
+    "are to",
+    "would",
+    "upcoming",
+    "next",
+    "intends",
+    "aims",
+    "hopes",
+    "set to",
+    "slated",
+    "could",
+    "may",
+    "might",
+    "must",
+    "should",
+    "unless",
+    "if",
+    "before",
+    "until",
+    "by",
+    "deadline",
+    "await",
+    "awaits",
 ];
 
 const PAST_CUES: &[&str] = &[
-    "said", "was", "were", "had", "did", "ago", "last", "told", "announced", "reported", "came",
-    "began", "took", "made", "went", "met", "held", "won", "lost", "left", "became", "fell", "rose",
-    "gave", "saw", "got", "found", "paid", "sold", "led", "ran", "struck", "hit", "killed", "earlier",
-    "since", "has", "have", "been",
+    "said",
+    "was",
+    "were",
+    "had",
+    "did",
+    "ago",
+    "last",
+    "told",
+    "announced",
+    "reported",
+    "came",
+    "began",
+    "took",
+    "made",
+    "went",
+    "met",
+    "held",
+    "won",
+    "lost",
+    "left",
+    "became",
+    "fell",
+    "rose",
+    "gave",
+    "saw",
+    "got",
+    "found",
+    "paid",
+    "sold",
+    "led",
+    "ran",
+    "struck",
+    "hit",
+    "killed",
+    "earlier",
+    "since",
+    "has",
+    "have",
+    "been",
 ];
 
 /// The tense of the clause around `start..end`: a future cue wins over a past cue, which wins over
@@ -178,7 +266,10 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
     // The nearest cue decides: scan outward from the expression.
     let n = words_left.len().max(words_right.len());
     for i in 0..n {
-        for w in [words_left.get(i), words_right.get(i)].into_iter().flatten() {
+        for w in [words_left.get(i), words_right.get(i)]
+            .into_iter()
+            .flatten()
+        {
             if is_future(w) {
                 return Tense::Future;
             }
@@ -280,7 +371,11 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                     value.push('Z');
                 } else {
                     let sign = if *off < 0 { '-' } else { '+' };
-                    value.push_str(&format!("{sign}{:02}:{:02}", off.abs() / 60, off.abs() % 60));
+                    value.push_str(&format!(
+                        "{sign}{:02}:{:02}",
+                        off.abs() / 60,
+                        off.abs() % 60
+                    ));
                 }
             }
             ctx.last = Some(Cal::Day(day));
@@ -370,11 +465,19 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
             let (y, anchor) = match year {
                 YearRef::Auto => (choose_year(today, month, 15, tense), Anchor::Reference),
                 YearRef::Shift(-100) => {
-                    let y = if month < today.month() { today.year() } else { today.year() - 1 };
+                    let y = if month < today.month() {
+                        today.year()
+                    } else {
+                        today.year() - 1
+                    };
                     (y, Anchor::Reference)
                 }
                 YearRef::Shift(100) => {
-                    let y = if month > today.month() { today.year() } else { today.year() + 1 };
+                    let y = if month > today.month() {
+                        today.year()
+                    } else {
+                        today.year() + 1
+                    };
                     (y, Anchor::Reference)
                 }
                 other => year_of(other, ctx),
@@ -385,7 +488,10 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
             let (y, a) = year_of(yr, ctx);
             (Cal::Year(y), a)
         }
-        Partial::Weekday { weekday, dir } => (Cal::Day(weekday_date(today, weekday, dir, tense)?), Anchor::Reference),
+        Partial::Weekday { weekday, dir } => (
+            Cal::Day(weekday_date(today, weekday, dir, tense)?),
+            Anchor::Reference,
+        ),
         Partial::Decade(d) => (Cal::Decade(d), Anchor::Absolute),
         Partial::Century(c) => (Cal::Century(c), Anchor::Absolute),
         Partial::Season { year, season } => {
@@ -393,11 +499,25 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
             let (y, anchor) = match year {
                 YearRef::Shift(-100) => {
                     let ended = season.first_month() + 2 < current;
-                    (if ended { today.year() } else { today.year() - 1 }, Anchor::Reference)
+                    (
+                        if ended {
+                            today.year()
+                        } else {
+                            today.year() - 1
+                        },
+                        Anchor::Reference,
+                    )
                 }
                 YearRef::Shift(100) => {
                     let started = season.first_month() <= current;
-                    (if started { today.year() + 1 } else { today.year() }, Anchor::Reference)
+                    (
+                        if started {
+                            today.year() + 1
+                        } else {
+                            today.year()
+                        },
+                        Anchor::Reference,
+                    )
                 }
                 YearRef::Auto => {
                     let y = match tense {
@@ -431,14 +551,22 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
             let (y, anchor) = match year {
                 YearRef::Auto => {
                     let ch = if today.month() <= 6 { 1 } else { 2 };
-                    let y = if half > ch && tense != Tense::Future { today.year() - 1 } else { today.year() };
+                    let y = if half > ch && tense != Tense::Future {
+                        today.year() - 1
+                    } else {
+                        today.year()
+                    };
                     (y, Anchor::Reference)
                 }
                 other => year_of(other, ctx),
             };
             (Cal::Half(y, half), anchor)
         }
-        Partial::Rel { unit, n, from_previous } => {
+        Partial::Rel {
+            unit,
+            n,
+            from_previous,
+        } => {
             let (base, anchor) = anchor_day(ctx, from_previous);
             let cal = match unit {
                 Unit::Day | Unit::Hour | Unit::Minute | Unit::Second => {
@@ -482,13 +610,23 @@ fn weekday_date(today: NaiveDate, weekday: Weekday, dir: Dir, tense: Tense) -> O
     let fwd = (w - t).rem_euclid(7); // days forward to the next such day, 0 = today
     let offset = match dir {
         Dir::Last => -(if back == 0 { 7 } else { back }),
-        Dir::Next => if fwd == 0 { 7 } else { fwd },
+        Dir::Next => {
+            if fwd == 0 {
+                7
+            } else {
+                fwd
+            }
+        }
         Dir::This => w - t,
         Dir::Auto => match tense {
             Tense::Past => -back,
             Tense::Future => fwd,
             Tense::Unknown => {
-                if back <= fwd { -back } else { fwd }
+                if back <= fwd {
+                    -back
+                } else {
+                    fwd
+                }
             }
         },
     };

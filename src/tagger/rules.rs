@@ -179,7 +179,10 @@ pub static RULES: &[Rule] = &[
         pattern: r"\b(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?P<ap>[ap])\.?\s?m\b\.?(?:\s+(?P<zone>{ZONE}))?(?:\s*\((?u:[^()\n]){1,24}\))?",
         produce: p_time,
         examples: &[
-            ("10:32 a.m. EDT (1432 GMT) on Monday", "2019-12-16T10:32-04:00"),
+            (
+                "10:32 a.m. EDT (1432 GMT) on Monday",
+                "2019-12-16T10:32-04:00",
+            ),
             ("at 5 p.m. yesterday", "2019-12-16T17:00"),
             ("Police arrived at 9:15 pm.", "2019-12-17T21:15"),
         ],
@@ -201,7 +204,10 @@ pub static RULES: &[Rule] = &[
         name: "weekday_part",
         pattern: r"(?P<wd>{WEEKDAY})\s+(?P<pod>morning|afternoon|evening|night)\b",
         produce: p_weekday_part,
-        examples: &[("Sunday night", "2019-12-15TNI"), ("on Monday morning", "2019-12-16TMO")],
+        examples: &[
+            ("Sunday night", "2019-12-15TNI"),
+            ("on Monday morning", "2019-12-16TMO"),
+        ],
     },
     Rule {
         name: "rel_part",
@@ -221,7 +227,10 @@ pub static RULES: &[Rule] = &[
         produce: p_range_days,
         examples: &[
             ("between Sept. 8 and 11", "2019-09-08|2019-09-11"),
-            ("Talks were held from March 11 to 13.", "2019-03-11|2019-03-13"),
+            (
+                "Talks were held from March 11 to 13.",
+                "2019-03-11|2019-03-13",
+            ),
             ("from March 30 to April 2, 2018", "2018-03-30|2018-04-02"),
         ],
     },
@@ -237,7 +246,10 @@ pub static RULES: &[Rule] = &[
         produce: p_coord_days,
         examples: &[
             ("on Dec. 7 and 13", "2019-12-07|2019-12-13"),
-            ("on Nov. 3, 10 and 17, 2018", "2018-11-03|2018-11-10|2018-11-17"),
+            (
+                "on Nov. 3, 10 and 17, 2018",
+                "2018-11-03|2018-11-10|2018-11-17",
+            ),
         ],
     },
     Rule {
@@ -278,13 +290,20 @@ pub static RULES: &[Rule] = &[
         name: "day_month_year",
         pattern: r"(?:(?P<wd>{WEEKDAY}),?\s+)?\b(?:the\s+)?(?P<d>{DAY})\s+(?:of\s+)?(?P<m>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
         produce: p_month_day,
-        examples: &[("4 July 1994", "1994-07-04"), ("the 4th of July", "2019-07-04")],
+        examples: &[
+            ("4 July 1994", "1994-07-04"),
+            ("the 4th of July", "2019-07-04"),
+        ],
     },
     Rule {
         name: "slash_date",
         pattern: r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4}|\d{2})\b",
         produce: p_slash_date,
-        examples: &[("12/07/2019", "2019-12-07"), ("25/12/2019", "2019-12-25"), ("11/02/89", "1989-11-02")],
+        examples: &[
+            ("12/07/2019", "2019-12-07"),
+            ("25/12/2019", "2019-12-25"),
+            ("11/02/89", "1989-11-02"),
+        ],
     },
     Rule {
         name: "month_year",
@@ -306,20 +325,32 @@ pub static RULES: &[Rule] = &[
         name: "mod_month",
         pattern: r"(?P<mod>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<m>{MONTH})",
         produce: p_month_year,
-        examples: &[("It peaked in early April.", "2019-04"), ("mid-December", "2019-12"), ("It ended at the end of May.", "2019-05")],
+        examples: &[
+            ("It peaked in early April.", "2019-04"),
+            ("mid-December", "2019-12"),
+            ("It ended at the end of May.", "2019-05"),
+        ],
     },
     Rule {
         name: "rel_month",
         pattern: r"\b(?P<rel>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<m>{MONTH})",
         produce: p_rel_month,
-        examples: &[("last November", "2019-11"), ("next May", "2020-05"), ("this September", "2019-09")],
+        examples: &[
+            ("last November", "2019-11"),
+            ("next May", "2020-05"),
+            ("this September", "2019-09"),
+        ],
     },
     // ---- modifiers on units ---------------------------------------------------------------
     Rule {
         name: "mod_year",
         pattern: r"\b(?P<mod>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<y>{YEAR})",
         produce: p_mod_year,
-        examples: &[("mid-2025", "2025"), ("the end of 2019", "2019"), ("late 2018", "2018")],
+        examples: &[
+            ("mid-2025", "2025"),
+            ("the end of 2019", "2019"),
+            ("late 2018", "2018"),
+        ],
     },
     Rule {
         name: "mod_unit",
@@ -336,7 +367,10 @@ pub static RULES: &[Rule] = &[
         name: "earlier_this",
         pattern: r"\b(?P<mod>earlier|later)\s+(?P<det>this|last|next)\s+(?P<unit>year|month|week)\b",
         produce: p_mod_unit,
-        examples: &[("earlier this year", "2019"), ("later this month", "2019-12")],
+        examples: &[
+            ("earlier this year", "2019"),
+            ("later this month", "2019-12"),
+        ],
     },
     // ---- relative --------------------------------------------------------------------------
     Rule {
@@ -346,7 +380,10 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("a week ago", "2019-W50"),
             ("three years ago", "2016"),
-            ("It failed on Dec. 7. Two days later", "2019-12-07|2019-12-09"),
+            (
+                "It failed on Dec. 7. Two days later",
+                "2019-12-07|2019-12-09",
+            ),
             ("a year earlier", "2018"),
         ],
     },
@@ -355,7 +392,10 @@ pub static RULES: &[Rule] = &[
         pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b|\b(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|year)\b",
         produce: p_the_following,
         examples: &[
-            ("It began on June 3. The following day", "2019-06-03|2019-06-04"),
+            (
+                "It began on June 3. The following day",
+                "2019-06-03|2019-06-04",
+            ),
             ("in 2016. That year", "2016|2016"),
         ],
     },
@@ -376,13 +416,20 @@ pub static RULES: &[Rule] = &[
         name: "day_deictic",
         pattern: r"\b(?P<w>yesterday|today|tomorrow)\b",
         produce: p_day_deictic,
-        examples: &[("yesterday", "2019-12-16"), ("today", "2019-12-17"), ("tomorrow", "2019-12-18")],
+        examples: &[
+            ("yesterday", "2019-12-16"),
+            ("today", "2019-12-17"),
+            ("tomorrow", "2019-12-18"),
+        ],
     },
     Rule {
         name: "rel_weekday",
         pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<wd>{WEEKDAY})",
         produce: p_weekday,
-        examples: &[("next Tuesday", "2019-12-24"), ("last Friday", "2019-12-13")],
+        examples: &[
+            ("next Tuesday", "2019-12-24"),
+            ("last Friday", "2019-12-13"),
+        ],
     },
     Rule {
         name: "weekday",
@@ -399,19 +446,30 @@ pub static RULES: &[Rule] = &[
         name: "decade",
         pattern: r"(?:\bthe\s+)?(?:(?P<mod>early|mid|late)(?:-|\s+))?\b(?P<dec>1[0-9]{2}|20[0-9])0'?s\b|(?:\bthe\s+)?(?:(?P<mod2>early|mid|late)(?:-|\s+))?'(?P<dec2>[0-9])0s\b",
         produce: p_decade,
-        examples: &[("the 1980s", "198"), ("the late 1990s", "199"), ("the '60s", "196")],
+        examples: &[
+            ("the 1980s", "198"),
+            ("the late 1990s", "199"),
+            ("the '60s", "196"),
+        ],
     },
     Rule {
         name: "century",
         pattern: r"(?:\bthe\s+)?(?:(?P<mod>early|mid|late)(?:-|\s+))?\b(?P<ord>{CENTORD})[\s-]+century\b",
         produce: p_century,
-        examples: &[("the 20th century", "19"), ("the early nineteenth century", "18")],
+        examples: &[
+            ("the 20th century", "19"),
+            ("the early nineteenth century", "18"),
+        ],
     },
     Rule {
         name: "season",
         pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?P<y>{YEAR}))?",
         produce: p_season,
-        examples: &[("last summer", "2019-SU"), ("the spring of 2026", "2026-SP"), ("in winter 2018", "2018-WI")],
+        examples: &[
+            ("last summer", "2019-SU"),
+            ("the spring of 2026", "2026-SP"),
+            ("in winter 2018", "2018-WI"),
+        ],
     },
     Rule {
         name: "quarter",
@@ -428,14 +486,22 @@ pub static RULES: &[Rule] = &[
         name: "half",
         pattern: r"(?:\bthe\s+)?\b(?P<h>first|second|1st|2nd|latter)\s+half\s+of\s+(?:(?P<y>{YEAR})|(?:the\s+|this\s+)?(?P<ydet>this|last|next)?\s*year\b)|(?:\bthe\s+)?\b(?P<h2>first|second)-half\b",
         produce: p_half,
-        examples: &[("the second half of 2019", "2019-H2"), ("the first half of next year", "2020-H1")],
+        examples: &[
+            ("the second half of 2019", "2019-H2"),
+            ("the first half of next year", "2020-H1"),
+        ],
     },
     // ---- durations and sets (typed and valued; not timeline dates) -------------------------
     Rule {
         name: "set_every",
         pattern: r"\b(?:every|each)\s+(?:other\s+)?(?:(?P<n>{NUM})\s+)?(?P<unit>{UNIT})|\bevery\s+(?P<wd>{WEEKDAY})|\b(?P<adv>daily|weekly|monthly|annually|yearly|hourly|nightly|quarterly)\b",
         produce: p_set,
-        examples: &[("every week", "P1W"), ("daily", "P1D"), ("every Monday", "XXXX-WXX-1"), ("every two years", "P2Y")],
+        examples: &[
+            ("every week", "P1W"),
+            ("daily", "P1D"),
+            ("every Monday", "XXXX-WXX-1"),
+            ("every two years", "P2Y"),
+        ],
     },
     Rule {
         name: "duration",
@@ -460,20 +526,32 @@ pub static RULES: &[Rule] = &[
         name: "month_bare",
         pattern: r"(?P<m>{MONTH})",
         produce: p_month_bare,
-        examples: &[("It happened in June.", "2019-06"), ("Sales rose in April.", "2019-04"), ("They will decide in March.", "2020-03")],
+        examples: &[
+            ("It happened in June.", "2019-06"),
+            ("Sales rose in April.", "2019-04"),
+            ("They will decide in March.", "2020-03"),
+        ],
     },
     Rule {
         name: "year_bare",
         pattern: r"\b(?P<y>{YEAR})(?:'s)?",
         produce: p_year_bare,
-        examples: &[("in 2019", "2019"), ("the 2018 election", "2018"), ("since 1945,", "1945")],
+        examples: &[
+            ("in 2019", "2019"),
+            ("the 2018 election", "2018"),
+            ("since 1945,", "1945"),
+        ],
     },
     // ---- vague references ---------------------------------------------------------------------
     Rule {
         name: "vague_ref",
         pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|recently|lately|the\s+past|the\s+future|in\s+future|formerly|previously)\b",
         produce: p_ref,
-        examples: &[("now", "PRESENT_REF"), ("recently", "PAST_REF"), ("in the future", "FUTURE_REF")],
+        examples: &[
+            ("now", "PRESENT_REF"),
+            ("recently", "PAST_REF"),
+            ("in the future", "FUTURE_REF"),
+        ],
     },
 ];
 
@@ -629,7 +707,14 @@ fn zone_offset(zone: &str) -> Option<i32> {
 
 fn p_time(h: &Hit) -> Option<Vec<Found>> {
     let (hour, minute) = if let Some(n) = h.get("noon") {
-        (if n.eq_ignore_ascii_case("midnight") { 0 } else { 12 }, 0)
+        (
+            if n.eq_ignore_ascii_case("midnight") {
+                0
+            } else {
+                12
+            },
+            0,
+        )
     } else {
         let mut hour: u32 = h.get("h")?.parse().ok()?;
         let minute: u32 = h.get("m").and_then(|m| m.parse().ok()).unwrap_or(0);
@@ -722,9 +807,25 @@ fn p_range_days(h: &Hit) -> Option<Vec<Found>> {
     let s1 = h.span_of("m1")?.start..h.span_of("d1")?.end;
     let e2 = h.span_of("y").or_else(|| h.span_of("d2"))?.end;
     let s2 = h.span_of("m2").or_else(|| h.span_of("d2"))?.start..e2;
-    let mut a = found(s1, Partial::Day { year, month: m1, day: d1 }, None);
+    let mut a = found(
+        s1,
+        Partial::Day {
+            year,
+            month: m1,
+            day: d1,
+        },
+        None,
+    );
     a.range_start = true;
-    let b = found(s2, Partial::Day { year, month: m2, day: d2 }, None);
+    let b = found(
+        s2,
+        Partial::Day {
+            year,
+            month: m2,
+            day: d2,
+        },
+        None,
+    );
     Some(vec![a, b])
 }
 
@@ -739,15 +840,27 @@ fn p_coord_days(h: &Hit) -> Option<Vec<Found>> {
     let first = h.span_of("m1")?.start..h.span_of("d1")?.end;
     out.push(found(
         first,
-        Partial::Day { year, month, day: day_num(h.get("d1")?)? },
+        Partial::Day {
+            year,
+            month,
+            day: day_num(h.get("d1")?)?,
+        },
         None,
     ));
     for g in ["d2", "d3"] {
         if let (Some(text), Some(span)) = (h.get(g), h.span_of(g)) {
-            let end = if g == "d3" { h.span_of("y").map(|s| s.end).unwrap_or(span.end) } else { span.end };
+            let end = if g == "d3" {
+                h.span_of("y").map(|s| s.end).unwrap_or(span.end)
+            } else {
+                span.end
+            };
             out.push(found(
                 span.start..end,
-                Partial::Day { year, month, day: day_num(text)? },
+                Partial::Day {
+                    year,
+                    month,
+                    day: day_num(text)?,
+                },
                 None,
             ));
         }
@@ -757,7 +870,12 @@ fn p_coord_days(h: &Hit) -> Option<Vec<Found>> {
 
 fn p_range_years(h: &Hit) -> Option<Vec<Found>> {
     let (y1, y2, s1, s2) = if let (Some(a), Some(b)) = (h.get("y1"), h.get("y2")) {
-        (year_num(a)?, year_num(b)?, h.span_of("y1")?, h.span_of("y2")?)
+        (
+            year_num(a)?,
+            year_num(b)?,
+            h.span_of("y1")?,
+            h.span_of("y2")?,
+        )
     } else {
         let a = year_num(h.get("a")?)?;
         let braw = h.get("b")?;
@@ -787,7 +905,11 @@ fn p_range_months(h: &Hit) -> Option<Vec<Found>> {
     let e2 = h.span_of("y").or_else(|| h.span_of("m2"))?.end;
     let mut a = found(h.span_of("m1")?, Partial::Month { year, month: m1 }, None);
     a.range_start = true;
-    let b = found(h.span_of("m2")?.start..e2, Partial::Month { year, month: m2 }, None);
+    let b = found(
+        h.span_of("m2")?.start..e2,
+        Partial::Month { year, month: m2 },
+        None,
+    );
     Some(vec![a, b])
 }
 
@@ -798,7 +920,14 @@ fn p_month_day(h: &Hit) -> Option<Vec<Found>> {
     if h.get("y").is_none() && is_count_noun(h.next_word()) {
         return None;
     }
-    h.one(Partial::Day { year: year_ref(h, "y"), month, day }, None)
+    h.one(
+        Partial::Day {
+            year: year_ref(h, "y"),
+            month,
+            day,
+        },
+        None,
+    )
 }
 
 fn p_numeric_date(h: &Hit) -> Option<Vec<Found>> {
@@ -806,7 +935,14 @@ fn p_numeric_date(h: &Hit) -> Option<Vec<Found>> {
     let month: u32 = h.get("m")?.parse().ok()?;
     let day: u32 = h.get("d")?.parse().ok()?;
     chrono::NaiveDate::from_ymd_opt(year, month, day)?;
-    h.one(Partial::Day { year: YearRef::Known(year), month, day }, None)
+    h.one(
+        Partial::Day {
+            year: YearRef::Known(year),
+            month,
+            day,
+        },
+        None,
+    )
 }
 
 fn p_slash_date(h: &Hit) -> Option<Vec<Found>> {
@@ -823,7 +959,14 @@ fn p_slash_date(h: &Hit) -> Option<Vec<Found>> {
     // US order (month/day) unless only the other order is a valid date.
     let (month, day) = if a <= 12 { (a, b) } else { (b, a) };
     chrono::NaiveDate::from_ymd_opt(year, month, day)?;
-    h.one(Partial::Day { year: YearRef::Known(year), month, day }, None)
+    h.one(
+        Partial::Day {
+            year: YearRef::Known(year),
+            month,
+            day,
+        },
+        None,
+    )
 }
 
 fn p_month_year(h: &Hit) -> Option<Vec<Found>> {
@@ -832,12 +975,24 @@ fn p_month_year(h: &Hit) -> Option<Vec<Found>> {
     if h.get("y").is_none() && h.get("mod").is_none() {
         return None;
     }
-    h.one(Partial::Month { year: year_ref(h, "y"), month }, modifier)
+    h.one(
+        Partial::Month {
+            year: year_ref(h, "y"),
+            month,
+        },
+        modifier,
+    )
 }
 
 fn p_month_of_that_year(h: &Hit) -> Option<Vec<Found>> {
     let month = month_num(h.get("m")?)?;
-    h.one(Partial::Month { year: YearRef::Previous, month }, None)
+    h.one(
+        Partial::Month {
+            year: YearRef::Previous,
+            month,
+        },
+        None,
+    )
 }
 
 fn p_rel_month(h: &Hit) -> Option<Vec<Found>> {
@@ -876,8 +1031,19 @@ fn p_mod_unit(h: &Hit) -> Option<Vec<Found>> {
     let modifier = mod_word(h.get("mod")?);
     let (n, from_previous) = det_shift(h.get("det"));
     // "the end of the week" is fine; "the turn of the century" has no mod.
-    let modifier = if h.get("mod")?.to_ascii_lowercase().contains("turn") { None } else { modifier };
-    h.one(Partial::Rel { unit, n, from_previous }, modifier)
+    let modifier = if h.get("mod")?.to_ascii_lowercase().contains("turn") {
+        None
+    } else {
+        modifier
+    };
+    h.one(
+        Partial::Rel {
+            unit,
+            n,
+            from_previous,
+        },
+        modifier,
+    )
 }
 
 fn p_ago(h: &Hit) -> Option<Vec<Found>> {
@@ -888,9 +1054,14 @@ fn p_ago(h: &Hit) -> Option<Vec<Found>> {
     // "two days after the vote": anchored on an event, not a date: a duration.
     if dir == "before" || dir == "after" {
         let next = h.next_word().to_ascii_lowercase();
-        if !(next.is_empty() || next == "that" || next == "," || h.after().starts_with([',', '.'])) {
+        if !(next.is_empty() || next == "that" || next == "," || h.after().starts_with([',', '.']))
+        {
             let span = h.span.start..h.span_of("unit")?.end;
-            return Some(vec![found(span, Partial::Duration(duration_value(n, unit)), None)]);
+            return Some(vec![found(
+                span,
+                Partial::Duration(duration_value(n, unit)),
+                None,
+            )]);
         }
     }
     let Some(n_i) = n_i else {
@@ -903,8 +1074,19 @@ fn p_ago(h: &Hit) -> Option<Vec<Found>> {
         "earlier" | "before" => (-1, true),
         _ => (1, true),
     };
-    let unit = if matches!(unit, Unit::Hour | Unit::Minute | Unit::Second) { Unit::Day } else { unit };
-    h.one(Partial::Rel { unit, n: sign * n_i, from_previous }, None)
+    let unit = if matches!(unit, Unit::Hour | Unit::Minute | Unit::Second) {
+        Unit::Day
+    } else {
+        unit
+    };
+    h.one(
+        Partial::Rel {
+            unit,
+            n: sign * n_i,
+            from_previous,
+        },
+        None,
+    )
 }
 
 fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
@@ -920,7 +1102,14 @@ fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
     } else {
         (Unit::parse(h.get("unit2")?)?, 0)
     };
-    h.one(Partial::Rel { unit, n, from_previous: true }, None)
+    h.one(
+        Partial::Rel {
+            unit,
+            n,
+            from_previous: true,
+        },
+        None,
+    )
 }
 
 fn p_rel_unit(h: &Hit) -> Option<Vec<Found>> {
@@ -946,9 +1135,31 @@ fn p_day_deictic(h: &Hit) -> Option<Vec<Found>> {
 
 /// Newspaper and proper-name words that follow a weekday in a title ("The Sunday Times").
 const WEEKDAY_NAME_NOUNS: &[&str] = &[
-    "Times", "Telegraph", "Mirror", "Express", "Post", "Herald", "Mail", "Observer", "Independent",
-    "Tribune", "Star", "Journal", "Sport", "People", "Night", "School", "Record", "Sun", "World",
-    "Business", "Review", "Magazine", "Edition", "Show", "Bloody",
+    "Times",
+    "Telegraph",
+    "Mirror",
+    "Express",
+    "Post",
+    "Herald",
+    "Mail",
+    "Observer",
+    "Independent",
+    "Tribune",
+    "Star",
+    "Journal",
+    "Sport",
+    "People",
+    "Night",
+    "School",
+    "Record",
+    "Sun",
+    "World",
+    "Business",
+    "Review",
+    "Magazine",
+    "Edition",
+    "Show",
+    "Bloody",
 ];
 
 fn p_weekday(h: &Hit) -> Option<Vec<Found>> {
@@ -987,9 +1198,26 @@ fn ordinal(s: &str) -> Option<i32> {
         return digits.parse().ok();
     }
     const WORDS: [&str; 20] = [
-        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-        "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
-        "eighteenth", "nineteenth", "twentieth",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+        "twentieth",
     ];
     if s == "twenty-first" {
         return Some(21);
@@ -1021,7 +1249,10 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
         (None, Some(_)) => YearRef::Auto,
         (None, None) => {
             let prev = h.prev_word();
-            if !matches!(prev.as_str(), "in" | "during" | "since" | "until" | "by" | "this" | "next" | "last") {
+            if !matches!(
+                prev.as_str(),
+                "in" | "during" | "since" | "until" | "by" | "this" | "next" | "last"
+            ) {
                 return None;
             }
             YearRef::Auto
@@ -1031,7 +1262,10 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
     // determiner, or a temporal preposition before it.
     if det.as_deref() == Some("the") && h.get("y").is_none() {
         let prev = h.prev_word();
-        if !matches!(prev.as_str(), "in" | "during" | "since" | "until" | "by" | "over" | "through") {
+        if !matches!(
+            prev.as_str(),
+            "in" | "during" | "since" | "until" | "by" | "over" | "through"
+        ) {
             return None;
         }
         let next = h.next_word().to_ascii_lowercase();
@@ -1040,7 +1274,11 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
         }
     }
     let modifier = det.as_deref().and_then(|d| {
-        if matches!(d, "early" | "late" | "mid") { mod_word(d) } else { None }
+        if matches!(d, "early" | "late" | "mid") {
+            mod_word(d)
+        } else {
+            None
+        }
     });
     h.one(Partial::Season { year, season }, modifier)
 }
@@ -1055,7 +1293,10 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
             "third" | "3rd" => 3,
             _ => 4,
         };
-        let det = h.get("det").map(|d| d.to_ascii_lowercase()).unwrap_or_default();
+        let det = h
+            .get("det")
+            .map(|d| d.to_ascii_lowercase())
+            .unwrap_or_default();
         let year = if let Some(y) = h.get("y").and_then(year_num) {
             YearRef::Known(y)
         } else if det.starts_with("last") {
@@ -1119,11 +1360,53 @@ fn p_set(h: &Hit) -> Option<Vec<Found>> {
 /// Nouns that make a number a count, not a date part ("13 percent", "1999 points").
 fn is_count_noun(word: &str) -> bool {
     const NOUNS: &[&str] = &[
-        "percent", "per", "points", "point", "people", "jobs", "troops", "soldiers", "units", "votes",
-        "dollars", "euros", "yen", "miles", "kilometers", "km", "tons", "tonnes", "barrels", "shares",
-        "cars", "homes", "students", "members", "workers", "pounds", "feet", "meters", "metres",
-        "children", "women", "men", "deaths", "cases", "seats", "games", "goals", "runs", "yards",
-        "pages", "words", "times", "million", "billion", "thousand", "hundred", "%",
+        "percent",
+        "per",
+        "points",
+        "point",
+        "people",
+        "jobs",
+        "troops",
+        "soldiers",
+        "units",
+        "votes",
+        "dollars",
+        "euros",
+        "yen",
+        "miles",
+        "kilometers",
+        "km",
+        "tons",
+        "tonnes",
+        "barrels",
+        "shares",
+        "cars",
+        "homes",
+        "students",
+        "members",
+        "workers",
+        "pounds",
+        "feet",
+        "meters",
+        "metres",
+        "children",
+        "women",
+        "men",
+        "deaths",
+        "cases",
+        "seats",
+        "games",
+        "goals",
+        "runs",
+        "yards",
+        "pages",
+        "words",
+        "times",
+        "million",
+        "billion",
+        "thousand",
+        "hundred",
+        "%",
     ];
     let w = word.to_ascii_lowercase();
     NOUNS.contains(&w.as_str())
@@ -1162,10 +1445,49 @@ fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {
 
 /// Words before a bare month or year that make it temporal.
 const TEMPORAL_PREVIOUS: &[&str] = &[
-    "in", "since", "until", "till", "by", "from", "through", "during", "before", "after", "of", "to",
-    "early", "late", "mid", "around", "circa", "c.", "and", "or", "between", "last", "next", "this",
-    "that", "each", "every", "for", "on", "as", "the", "throughout", "into", "about", "ending",
-    "beginning", "starting", "spring", "summer", "autumn", "fall", "winter", "than",
+    "in",
+    "since",
+    "until",
+    "till",
+    "by",
+    "from",
+    "through",
+    "during",
+    "before",
+    "after",
+    "of",
+    "to",
+    "early",
+    "late",
+    "mid",
+    "around",
+    "circa",
+    "c.",
+    "and",
+    "or",
+    "between",
+    "last",
+    "next",
+    "this",
+    "that",
+    "each",
+    "every",
+    "for",
+    "on",
+    "as",
+    "the",
+    "throughout",
+    "into",
+    "about",
+    "ending",
+    "beginning",
+    "starting",
+    "spring",
+    "summer",
+    "autumn",
+    "fall",
+    "winter",
+    "than",
 ];
 
 fn p_month_bare(h: &Hit) -> Option<Vec<Found>> {
@@ -1181,7 +1503,13 @@ fn p_month_bare(h: &Hit) -> Option<Vec<Found>> {
     if !ok {
         return None;
     }
-    h.one(Partial::Month { year: YearRef::Auto, month }, None)
+    h.one(
+        Partial::Month {
+            year: YearRef::Auto,
+            month,
+        },
+        None,
+    )
 }
 
 fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
@@ -1191,7 +1519,9 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
     if before.ends_with(['$', '#', '/', '.', ',', '-', '£', '€', ':', '+'])
         || after.starts_with(|c: char| c.is_ascii_digit())
         || after.starts_with([',', '.', ':', '/', '-'])
-            && after.get(1..2).is_some_and(|c| c.chars().all(|c| c.is_ascii_digit()))
+            && after
+                .get(1..2)
+                .is_some_and(|c| c.chars().all(|c| c.is_ascii_digit()))
         || after.starts_with('%')
     {
         return None;
@@ -1199,12 +1529,60 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
     let prev = h.prev_word();
     let prev = prev.trim_end_matches(',');
     const NOT_YEAR_PREVIOUS: &[&str] = &[
-        "section", "article", "no.", "no", "nos.", "number", "model", "flight", "room", "rule",
-        "resolution", "chapter", "page", "pages", "form", "route", "highway", "boeing", "airbus",
-        "windows", "ps", "code", "bill", "act", "paragraph", "item", "exhibit", "unit", "suite",
-        "apartment", "box", "lot", "gate", "platform", "channel", "interstate", "version", "v.",
-        "scored", "score", "won", "lost", "about", "approximately", "roughly", "some", "nearly",
-        "over", "under", "only", "just", "total", "killed", "of",
+        "section",
+        "article",
+        "no.",
+        "no",
+        "nos.",
+        "number",
+        "model",
+        "flight",
+        "room",
+        "rule",
+        "resolution",
+        "chapter",
+        "page",
+        "pages",
+        "form",
+        "route",
+        "highway",
+        "boeing",
+        "airbus",
+        "windows",
+        "ps",
+        "code",
+        "bill",
+        "act",
+        "paragraph",
+        "item",
+        "exhibit",
+        "unit",
+        "suite",
+        "apartment",
+        "box",
+        "lot",
+        "gate",
+        "platform",
+        "channel",
+        "interstate",
+        "version",
+        "v.",
+        "scored",
+        "score",
+        "won",
+        "lost",
+        "about",
+        "approximately",
+        "roughly",
+        "some",
+        "nearly",
+        "over",
+        "under",
+        "only",
+        "just",
+        "total",
+        "killed",
+        "of",
     ];
     let next = h.next_word();
     if is_count_noun(next) {

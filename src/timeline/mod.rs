@@ -20,7 +20,8 @@ pub use record::{ArticleRef, DateInfo, EventInfo, SCHEMA_VERSION, TimelineRecord
 /// chronological order.
 pub fn extract(article: &Article) -> Vec<TimelineRecord> {
     let timexes = tagger::tag(&article.text, article.published_at);
-    let anchored = events::anchor(&article.text, &timexes);
+    let published = article.published_at.date_naive();
+    let anchored = events::anchor(&article.text, &timexes, published);
     let mut records: Vec<TimelineRecord> = anchored
         .into_iter()
         .filter_map(|ev| to_record(article, &timexes, ev))
