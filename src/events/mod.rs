@@ -161,6 +161,10 @@ pub fn anchor(text: &str, timexes: &[Timex], published: chrono::NaiveDate) -> Ve
         let Some(sent) = sents.get(sent_idx).cloned() else {
             continue;
         };
+        // Bound the sentence to a window around the date, so run-on "sentences" (a megabyte
+        // without a full stop) cost constant work per date.
+        let (before, after) = crate::tagger::window(text, t.span.start, t.span.end, 400);
+        let sent = sent.start.max(t.span.start - before.len())..sent.end.min(t.span.end + after.len());
         let event = event_for(text, sent, timexes, t, published);
         out.push(AnchoredEvent { timex: i, event });
     }
@@ -267,10 +271,10 @@ fn event_for(
     let sentence = text.get(sent.clone()).unwrap_or("").trim().to_string();
     let toks = tokens(text, sent.clone());
     // Tokens that belong to any timex are not triggers or names.
+    // Timexes are ordered and disjoint: find the first that ends after the token.
     let in_timex = |tok: &Token| {
-        timexes
-            .iter()
-            .any(|x| x.span.start < tok.span.end && tok.span.start < x.span.end)
+        let k = timexes.partition_point(|x| x.span.end <= tok.span.start);
+        timexes.get(k).is_some_and(|x| x.span.start < tok.span.end)
     };
     let at = toks
         .iter()
@@ -569,7 +573,7 @@ fn modality(
         return Modality::Planned;
     }
     let quoted = {
-        let before = text.get(..t.span.start).unwrap_or("");
+        let before = crate::tagger::window(text, t.span.start, t.span.start, 400).0;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
         before[line_start..]
             .matches(['"', '\u{201c}', '\u{201d}'])

@@ -184,6 +184,25 @@ impl Timex {
     }
 }
 
+/// The text within `radius` bytes before `start` and after `end`, cut on char boundaries.
+///
+/// Every look at the context of an expression goes through a bounded window, so that the work
+/// per expression is constant and the whole pass stays linear in the text.
+pub fn window(text: &str, start: usize, end: usize, radius: usize) -> (&str, &str) {
+    let mut lo = start.saturating_sub(radius);
+    while lo < start && !text.is_char_boundary(lo) {
+        lo += 1;
+    }
+    let mut hi = end.saturating_add(radius).min(text.len());
+    while hi > end && !text.is_char_boundary(hi) {
+        hi -= 1;
+    }
+    (
+        text.get(lo..start).unwrap_or(""),
+        text.get(end..hi).unwrap_or(""),
+    )
+}
+
 /// Finds and normalises every temporal expression in `text`, resolved against `reference`.
 ///
 /// The result is ordered by position; spans do not overlap.

@@ -229,8 +229,7 @@ const PAST_CUES: &[&str] = &[
 /// nothing. The clause is bounded by sentence ends, semicolons and line breaks, and by a window of
 /// words on each side.
 pub fn tense(text: &str, start: usize, end: usize) -> Tense {
-    let before = text.get(..start).unwrap_or("");
-    let after = text.get(end..).unwrap_or("");
+    let (before, after) = super::window(text, start, end, 240);
     let left_start = before
         .rfind(['\n', ';', '!', '?'])
         .map(|i| i + 1)

@@ -80,11 +80,11 @@ impl<'a> Hit<'a> {
     }
     /// The text right after the match.
     pub fn after(&self) -> &'a str {
-        self.text.get(self.span.end..).unwrap_or("")
+        super::window(self.text, self.span.end, self.span.end, 64).1
     }
     /// The text right before the match.
     pub fn before(&self) -> &'a str {
-        self.text.get(..self.span.start).unwrap_or("")
+        super::window(self.text, self.span.start, self.span.start, 64).0
     }
     fn one(&self, partial: Partial, modifier: Option<Mod>) -> Option<Vec<Found>> {
         Some(vec![found(self.span(), partial, modifier)])
@@ -103,7 +103,7 @@ fn found(span: Range<usize>, partial: Partial, modifier: Option<Mod>) -> Found {
 
 /// The word before byte `at`, lowercased.
 pub fn prev_word(text: &str, at: usize) -> String {
-    let before = text.get(..at).unwrap_or("").trim_end();
+    let before = super::window(text, at, at, 64).0.trim_end();
     let start = before
         .rfind(|c: char| !(c.is_alphanumeric() || c == '.' || c == '\'' || c == '-' || c == '$'))
         .map(|i| i + 1)
@@ -113,7 +113,7 @@ pub fn prev_word(text: &str, at: usize) -> String {
 
 /// The word after byte `at`, as written.
 pub fn next_word(text: &str, at: usize) -> &str {
-    let after = text.get(at..).unwrap_or("").trim_start();
+    let after = super::window(text, at, at, 64).1.trim_start();
     let end = after
         .find(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
         .unwrap_or(after.len());
