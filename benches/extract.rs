@@ -22,7 +22,9 @@ fn corpus(dir: &Path) -> Vec<String> {
             out.extend(corpus(&p));
             continue;
         }
-        let Ok(raw) = std::fs::read_to_string(&p) else { continue };
+        let Ok(raw) = std::fs::read_to_string(&p) else {
+            continue;
+        };
         let body = match (raw.find("<TEXT>"), raw.find("</TEXT>")) {
             (Some(s), Some(e)) if s < e => &raw[s + 6..e],
             _ => continue,
@@ -37,7 +39,11 @@ fn corpus(dir: &Path) -> Vec<String> {
                 _ => {}
             }
         }
-        out.push(text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"));
+        out.push(
+            text.replace("&amp;", "&")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">"),
+        );
     }
     out
 }
@@ -66,10 +72,19 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes as u64));
     group.sample_size(20);
     group.bench_function("tag", |b| {
-        b.iter(|| docs.iter().map(|d| tagger::tag(d, reference).len()).sum::<usize>())
+        b.iter(|| {
+            docs.iter()
+                .map(|d| tagger::tag(d, reference).len())
+                .sum::<usize>()
+        })
     });
     group.bench_function("extract", |b| {
-        b.iter(|| articles.iter().map(|a| timeline::extract(a).len()).sum::<usize>())
+        b.iter(|| {
+            articles
+                .iter()
+                .map(|a| timeline::extract(a).len())
+                .sum::<usize>()
+        })
     });
     group.finish();
 }

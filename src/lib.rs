@@ -16,6 +16,7 @@
 //! - [`http`]: health, readiness and Prometheus metrics.
 //! - [`telemetry`]: logging setup and the metric names.
 //! - [`service`]: `run` and `demo`, wiring config, pipeline, HTTP and telemetry together.
+//! - [`schemas`]: JSON Schemas of the contracts, generated from the types.
 //! - [`cli`]: the command line of the `dateline` binary.
 
 pub mod article;
@@ -24,6 +25,7 @@ pub mod config;
 pub mod events;
 pub mod http;
 pub mod pipeline;
+pub mod schemas;
 pub mod service;
 pub mod tagger;
 pub mod telemetry;

@@ -164,7 +164,8 @@ pub fn anchor(text: &str, timexes: &[Timex], published: chrono::NaiveDate) -> Ve
         // Bound the sentence to a window around the date, so run-on "sentences" (a megabyte
         // without a full stop) cost constant work per date.
         let (before, after) = crate::tagger::window(text, t.span.start, t.span.end, 400);
-        let sent = sent.start.max(t.span.start - before.len())..sent.end.min(t.span.end + after.len());
+        let sent =
+            sent.start.max(t.span.start - before.len())..sent.end.min(t.span.end + after.len());
         let event = event_for(text, sent, timexes, t, published);
         out.push(AnchoredEvent { timex: i, event });
     }
