@@ -146,41 +146,8 @@ fn is_day(p: &Partial) -> bool {
 }
 
 const FUTURE_CUES: &[&str] = &[
-    "will",
-    "shall",
-    "'ll",
-    "going",
-    "plans",
-    "plan",
-    "planned",
-    "planning",
-    "scheduled",
-    "expected",
-    "expects",
-    "due",
-    "is to",
-    "are to",
-    "would",
-    "upcoming",
-    "next",
-    "intends",
-    "aims",
-    "hopes",
-    "set to",
-    "slated",
-    "could",
-    "may",
-    "might",
-    "must",
-    "should",
-    "unless",
-    "if",
-    "before",
-    "until",
-    "by",
-    "deadline",
-    "await",
-    "awaits",
+    "will", "shall", "'ll", "going", "plans", "plan", "planned", "planning", "scheduled", "expected",
+    "expects", "due", "upcoming", "next", "intends", "aims", "slated", "won't", "tomorrow",
 ];
 
 const PAST_CUES: &[&str] = &[
@@ -620,13 +587,8 @@ fn weekday_date(today: NaiveDate, weekday: Weekday, dir: Dir, tense: Tense) -> O
         Dir::Auto => match tense {
             Tense::Past => -back,
             Tense::Future => fwd,
-            Tense::Unknown => {
-                if back <= fwd {
-                    -back
-                } else {
-                    fwd
-                }
-            }
+            // News reports what happened: a weekday without a future cue is the latest one.
+            Tense::Unknown => -back,
         },
     };
     shift_days(today, offset)

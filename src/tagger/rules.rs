@@ -124,7 +124,7 @@ pub fn next_word(text: &str, at: usize) -> &str {
 pub const MACROS: &[(&str, &str)] = &[
     (
         "MONTH",
-        r"(?-i:(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b\.?)",
+        r"(?-i:(?:January|February|March|April|May|June|July|August|September|October|November|December)\b|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?)",
     ),
     (
         "WEEKDAY",
@@ -341,6 +341,26 @@ pub static RULES: &[Rule] = &[
             ("this September", "2019-09"),
         ],
     },
+    Rule {
+        name: "quarter",
+        pattern: r"(?:\b(?P<det>the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?:fiscal\s+)?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
+        produce: p_quarter,
+        examples: &[
+            ("fourth-quarter profit", "2019-Q4"),
+            ("the third quarter", "2019-Q3"),
+            ("the first quarter of 2018", "2018-Q1"),
+            ("Q2 2017", "2017-Q2"),
+        ],
+    },
+    Rule {
+        name: "half",
+        pattern: r"(?:\bthe\s+)?\b(?P<h>first|second|1st|2nd|latter)\s+half\s+of\s+(?:(?P<y>{YEAR})|(?:the\s+|this\s+)?(?P<ydet>this|last|next)?\s*year\b)|(?:\bthe\s+)?\b(?P<h2>first|second)-half\b",
+        produce: p_half,
+        examples: &[
+            ("the second half of 2019", "2019-H2"),
+            ("the first half of next year", "2020-H1"),
+        ],
+    },
     // ---- modifiers on units ---------------------------------------------------------------
     Rule {
         name: "mod_year",
@@ -375,7 +395,7 @@ pub static RULES: &[Rule] = &[
     // ---- relative --------------------------------------------------------------------------
     Rule {
         name: "ago",
-        pattern: r"\b(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
+        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some|just|only)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
         produce: p_ago,
         examples: &[
             ("a week ago", "2019-W50"),
@@ -389,7 +409,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "the_following",
-        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b|\b(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|year)\b",
+        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b|\b(?:(?:earlier|later)\s+)?(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|year)\b",
         produce: p_the_following,
         examples: &[
             (
@@ -398,6 +418,12 @@ pub static RULES: &[Rule] = &[
             ),
             ("in 2016. That year", "2016|2016"),
         ],
+    },
+    Rule {
+        name: "past_unit",
+        pattern: r"\b(?:the\s+(?:past|next|coming|previous)|past)\s+(?P<unit>year|month|week|decade|century)\b",
+        produce: p_past_unit,
+        examples: &[("over the past year", "P1Y"), ("in the coming week", "P1W"), ("past decade", "P10Y")],
     },
     Rule {
         name: "rel_unit",
@@ -414,7 +440,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "day_deictic",
-        pattern: r"\b(?P<w>yesterday|today|tomorrow)\b",
+        pattern: r"\b(?:(?P<mod>late|early)\s+)?(?P<w>yesterday|today|tomorrow)\b",
         produce: p_day_deictic,
         examples: &[
             ("yesterday", "2019-12-16"),
@@ -471,30 +497,10 @@ pub static RULES: &[Rule] = &[
             ("in winter 2018", "2018-WI"),
         ],
     },
-    Rule {
-        name: "quarter",
-        pattern: r"(?:\b(?P<det>the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?:fiscal\s+)?\b(?P<q>{ORD}|final|last)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
-        produce: p_quarter,
-        examples: &[
-            ("fourth-quarter profit", "2019-Q4"),
-            ("the third quarter", "2019-Q3"),
-            ("the first quarter of 2018", "2018-Q1"),
-            ("Q2 2017", "2017-Q2"),
-        ],
-    },
-    Rule {
-        name: "half",
-        pattern: r"(?:\bthe\s+)?\b(?P<h>first|second|1st|2nd|latter)\s+half\s+of\s+(?:(?P<y>{YEAR})|(?:the\s+|this\s+)?(?P<ydet>this|last|next)?\s*year\b)|(?:\bthe\s+)?\b(?P<h2>first|second)-half\b",
-        produce: p_half,
-        examples: &[
-            ("the second half of 2019", "2019-H2"),
-            ("the first half of next year", "2020-H1"),
-        ],
-    },
     // ---- durations and sets (typed and valued; not timeline dates) -------------------------
     Rule {
         name: "set_every",
-        pattern: r"\b(?:every|each)\s+(?:other\s+)?(?:(?P<n>{NUM})\s+)?(?P<unit>{UNIT})|\bevery\s+(?P<wd>{WEEKDAY})|\b(?P<adv>daily|weekly|monthly|annually|yearly|hourly|nightly|quarterly)\b",
+        pattern: r"\b(?:every|each)\s+(?:other\s+)?(?:(?P<n>{NUM})\s+)?(?P<unit>{UNIT})|\bevery\s+(?P<wd>{WEEKDAY})|\b(?P<adv>daily|weekly|monthly|annually|yearly|hourly|nightly)\b",
         produce: p_set,
         examples: &[
             ("every week", "P1W"),
@@ -505,7 +511,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?:(?P<mod>more\s+than|less\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|over|under)\s+)?(?:the\s+(?:past|last|next|first|previous|coming|final)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})(?:-long|-old)?",
+        pattern: r"\b(?:(?P<mod>more\s+than|less\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<t>(?:the\s+(?:(?:past|last|next|first|previous|coming|final)\s+)?)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -545,7 +551,7 @@ pub static RULES: &[Rule] = &[
     // ---- vague references ---------------------------------------------------------------------
     Rule {
         name: "vague_ref",
-        pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|recently|lately|the\s+past|the\s+future|in\s+future|formerly|previously)\b",
+        pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|recently|lately|the\s+past|the\s+future|in\s+future)\b",
         produce: p_ref,
         examples: &[
             ("now", "PRESENT_REF"),
@@ -997,6 +1003,10 @@ fn p_month_of_that_year(h: &Hit) -> Option<Vec<Found>> {
 
 fn p_rel_month(h: &Hit) -> Option<Vec<Found>> {
     let month = month_num(h.get("m")?)?;
+    // "last Oct. 23": the day makes it a full date, found by the date rules.
+    if h.next_word().chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        return None;
+    }
     let r = h.get("rel")?.to_ascii_lowercase();
     // Encode the direction as a year shift resolved against the reference month.
     let year = if r.starts_with("last") || r.contains("past") {
@@ -1112,6 +1122,11 @@ fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
     )
 }
 
+fn p_past_unit(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    h.one(Partial::Duration(duration_value(Some(1.0), unit)), None)
+}
+
 fn p_rel_unit(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
     let det = h.get("det")?.to_ascii_lowercase();
@@ -1130,7 +1145,7 @@ fn p_day_deictic(h: &Hit) -> Option<Vec<Found>> {
         "tomorrow" => 1,
         _ => 0,
     };
-    h.one(rel(Unit::Day, n), None)
+    h.one(rel(Unit::Day, n), h.get("mod").and_then(mod_word))
 }
 
 /// Newspaper and proper-name words that follow a weekday in a title ("The Sunday Times").
@@ -1310,6 +1325,13 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
         };
         (q, year)
     };
+    // "the third-quarter results": the adjective alone is the expression.
+    if let (Some(det), Some(qs)) = (h.get("det"), h.span_of("q")) {
+        if det.eq_ignore_ascii_case("the") && h.get("q").is_some() && h.text.get(qs.end..qs.end + 1) == Some("-") {
+            let end = h.span().end;
+            return Some(vec![found(qs.start..end, Partial::Quarter { year, quarter: q }, None)]);
+        }
+    }
     h.one(Partial::Quarter { year, quarter: q }, None)
 }
 
@@ -1419,6 +1441,10 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     // "a week" alone is fine; "some day", "many years" are vague but still durations.
     // Reject "the 2 days" fragments of bigger numbers like "1,000 years" (comma before).
     if h.before().ends_with(',') && n_text.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    // Ages ("a 6-year-old boy") are not durations in TimeML.
+    if h.get("old").is_some_and(|o| o.ends_with("old")) {
         return None;
     }
     let modifier = h.get("mod").and_then(|m| {
