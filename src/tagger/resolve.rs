@@ -32,6 +32,27 @@ struct Ctx {
     today: NaiveDate,
     /// The last calendar value mentioned (for anaphoric expressions).
     last: Option<Cal>,
+    /// The text is a narrative of the past (most explicit years far from the reference): a date
+    /// without a year takes the year of the story, not of the reference.
+    narrative: bool,
+}
+
+/// Whether most explicit years of the text are far (more than two years) from the reference.
+fn is_narrative(found: &[Found], reference_year: i32) -> bool {
+    let years: Vec<i32> = found
+        .iter()
+        .filter_map(|f| match f.partial {
+            Partial::Day { year: YearRef::Known(y), .. }
+            | Partial::Month { year: YearRef::Known(y), .. }
+            | Partial::Year(YearRef::Known(y))
+            | Partial::Season { year: YearRef::Known(y), .. }
+            | Partial::Quarter { year: YearRef::Known(y), .. }
+            | Partial::Half { year: YearRef::Known(y), .. } => Some(y),
+            _ => None,
+        })
+        .collect();
+    let far = years.iter().filter(|y| (**y - reference_year).abs() > 2).count();
+    years.len() >= 3 && far * 10 >= years.len() * 6
 }
 
 /// Resolves every found expression of `text`.
@@ -40,6 +61,7 @@ pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffse
     let mut ctx = Ctx {
         today: reference.date_naive(),
         last: None,
+        narrative: is_narrative(&found, reference.date_naive().year()),
     };
     let mut out: Vec<Timex> = Vec::with_capacity(found.len());
     let mut pending_range: Option<usize> = None;
@@ -379,9 +401,11 @@ fn choose_year(today: NaiveDate, month: u32, day: u32, tense: Tense) -> i32 {
     };
     let cand = NaiveDate::from_ymd_opt(y, month, day).unwrap_or(cand);
     let diff = (cand - today).num_days();
+    // A past-tense sentence can still report a date a few weeks ahead ("said the vote is set
+    // for Jan. 14"), and a future one a date just gone: small gaps keep the reference year.
     match tense {
-        Tense::Past if diff > 0 => y - 1,
-        Tense::Future if diff < 0 => y + 1,
+        Tense::Past if diff > 45 => y - 1,
+        Tense::Future if diff < -14 => y + 1,
         Tense::Unknown if diff > 183 => y - 1,
         Tense::Unknown if diff < -183 => y + 1,
         _ => y,
@@ -417,9 +441,29 @@ fn shift_days(d: NaiveDate, n: i64) -> Option<NaiveDate> {
     }
 }
 
+/// In a narrative, the year of a date without one: the story's current year, or the next one
+/// when the date lies more than a month before the story's current date (stories move forward).
+fn narrative_year(ctx: &Ctx, month: u32, day: u32) -> Option<(i32, Anchor)> {
+    if !ctx.narrative {
+        return None;
+    }
+    let (last, _) = ctx.last?.interval()?;
+    let cand = NaiveDate::from_ymd_opt(last.year(), month, day.clamp(1, 28))?;
+    let y = if (cand - last).num_days() < -31 { last.year() + 1 } else { last.year() };
+    Some((y, Anchor::Previous))
+}
+
 fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
     let today = ctx.today;
     Some(match *p {
+        Partial::Day { year: YearRef::Auto, month, day } if ctx.narrative && ctx.last.is_some() => {
+            let (y, anchor) = narrative_year(ctx, month, day)?;
+            (Cal::Day(NaiveDate::from_ymd_opt(y, month, day)?), anchor)
+        }
+        Partial::Month { year: YearRef::Auto, month } if ctx.narrative && ctx.last.is_some() => {
+            let (y, anchor) = narrative_year(ctx, month, 1)?;
+            (Cal::Month(y, month), anchor)
+        }
         Partial::Day { year, month, day } => {
             let (y, anchor) = match year {
                 YearRef::Auto => (choose_year(today, month, day, tense), Anchor::Reference),
