@@ -57,6 +57,7 @@ impl Cal {
             Cal::Quarter(y, q) => format!("{y:04}-Q{q}"),
             Cal::Half(y, h) => format!("{y:04}-H{h}"),
             Cal::Season(y, s) => format!("{y:04}-{}", s.code()),
+            Cal::Year(y) if y < 0 => format!("BC{:04}", -y),
             Cal::Year(y) => format!("{y:04}"),
             Cal::Decade(d) => format!("{d:03}"),
             Cal::Century(c) => format!("{c:02}"),

@@ -42,16 +42,34 @@ fn is_narrative(found: &[Found], reference_year: i32) -> bool {
     let years: Vec<i32> = found
         .iter()
         .filter_map(|f| match f.partial {
-            Partial::Day { year: YearRef::Known(y), .. }
-            | Partial::Month { year: YearRef::Known(y), .. }
+            Partial::Day {
+                year: YearRef::Known(y),
+                ..
+            }
+            | Partial::Month {
+                year: YearRef::Known(y),
+                ..
+            }
             | Partial::Year(YearRef::Known(y))
-            | Partial::Season { year: YearRef::Known(y), .. }
-            | Partial::Quarter { year: YearRef::Known(y), .. }
-            | Partial::Half { year: YearRef::Known(y), .. } => Some(y),
+            | Partial::Season {
+                year: YearRef::Known(y),
+                ..
+            }
+            | Partial::Quarter {
+                year: YearRef::Known(y),
+                ..
+            }
+            | Partial::Half {
+                year: YearRef::Known(y),
+                ..
+            } => Some(y),
             _ => None,
         })
         .collect();
-    let far = years.iter().filter(|y| (**y - reference_year).abs() > 2).count();
+    let far = years
+        .iter()
+        .filter(|y| (**y - reference_year).abs() > 2)
+        .count();
     years.len() >= 3 && far * 10 >= years.len() * 6
 }
 
@@ -168,8 +186,25 @@ fn is_day(p: &Partial) -> bool {
 }
 
 const FUTURE_CUES: &[&str] = &[
-    "will", "shall", "'ll", "going", "plans", "plan", "planned", "planning", "scheduled", "expected",
-    "expects", "due", "upcoming", "next", "intends", "aims", "slated", "won't", "tomorrow",
+    "will",
+    "shall",
+    "'ll",
+    "going",
+    "plans",
+    "plan",
+    "planned",
+    "planning",
+    "scheduled",
+    "expected",
+    "expects",
+    "due",
+    "upcoming",
+    "next",
+    "intends",
+    "aims",
+    "slated",
+    "won't",
+    "tomorrow",
 ];
 
 const PAST_CUES: &[&str] = &[
@@ -449,18 +484,29 @@ fn narrative_year(ctx: &Ctx, month: u32, day: u32) -> Option<(i32, Anchor)> {
     }
     let (last, _) = ctx.last?.interval()?;
     let cand = NaiveDate::from_ymd_opt(last.year(), month, day.clamp(1, 28))?;
-    let y = if (cand - last).num_days() < -31 { last.year() + 1 } else { last.year() };
+    let y = if (cand - last).num_days() < -31 {
+        last.year() + 1
+    } else {
+        last.year()
+    };
     Some((y, Anchor::Previous))
 }
 
 fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
     let today = ctx.today;
     Some(match *p {
-        Partial::Day { year: YearRef::Auto, month, day } if ctx.narrative && ctx.last.is_some() => {
+        Partial::Day {
+            year: YearRef::Auto,
+            month,
+            day,
+        } if ctx.narrative && ctx.last.is_some() => {
             let (y, anchor) = narrative_year(ctx, month, day)?;
             (Cal::Day(NaiveDate::from_ymd_opt(y, month, day)?), anchor)
         }
-        Partial::Month { year: YearRef::Auto, month } if ctx.narrative && ctx.last.is_some() => {
+        Partial::Month {
+            year: YearRef::Auto,
+            month,
+        } if ctx.narrative && ctx.last.is_some() => {
             let (y, anchor) = narrative_year(ctx, month, 1)?;
             (Cal::Month(y, month), anchor)
         }
@@ -502,6 +548,41 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
             Cal::Day(weekday_date(today, weekday, dir, tense)?),
             Anchor::Reference,
         ),
+        Partial::Holiday { ref name, year } => {
+            let on = |y: i32| super::rules::holiday_date(name, y);
+            let this = on(today.year())?;
+            let (date, anchor) = match year {
+                YearRef::Known(y) => (on(y)?, Anchor::Absolute),
+                YearRef::Shift(-100) if this < today => (this, Anchor::Reference),
+                YearRef::Shift(-100) => (on(today.year() - 1)?, Anchor::Reference),
+                YearRef::Shift(100) if this > today => (this, Anchor::Reference),
+                YearRef::Shift(100) => (on(today.year() + 1)?, Anchor::Reference),
+                YearRef::Auto => {
+                    let diff = (this - today).num_days();
+                    let y = match tense {
+                        Tense::Past if diff > 45 => today.year() - 1,
+                        Tense::Future if diff < -14 => today.year() + 1,
+                        Tense::Unknown if diff > 183 => today.year() - 1,
+                        Tense::Unknown if diff < -183 => today.year() + 1,
+                        _ => today.year(),
+                    };
+                    (on(y)?, Anchor::Reference)
+                }
+                _ => (this, Anchor::Reference),
+            };
+            (Cal::Day(date), anchor)
+        }
+        Partial::Weekend => {
+            // The weekend just past, or the coming one in a future sentence.
+            let wd = i64::from(today.weekday().num_days_from_monday());
+            let saturday = if tense == Tense::Future {
+                shift_days(today, (5 - wd).rem_euclid(7))?
+            } else {
+                shift_days(today, -((wd - 5).rem_euclid(7)))?
+            };
+            let w = saturday.iso_week();
+            (Cal::Weekend(w.year(), w.week()), Anchor::Reference)
+        }
         Partial::Decade(d) => (Cal::Decade(d), Anchor::Absolute),
         Partial::Century(c) => (Cal::Century(c), Anchor::Absolute),
         Partial::Season { year, season } => {

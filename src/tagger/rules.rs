@@ -184,14 +184,20 @@ pub static RULES: &[Rule] = &[
                 "2019-12-16T10:32-04:00",
             ),
             ("at 5 p.m. yesterday", "2019-12-16T17:00"),
-            ("Police arrived at 9:15 pm.", "2019-12-17T21:15"),
+            ("Police arrived shortly after 9:15 pm.", "2019-12-17T21:15"),
         ],
     },
     Rule {
         name: "time_24h",
         pattern: r"\b(?P<h>[01]\d|2[0-3]):?(?P<m>[0-5]\d)\s*(?:hours\s+)?(?P<zone>{ZONE})",
         produce: p_time,
-        examples: &[("at 14:32 GMT on Monday", "2019-12-16T14:32Z")],
+        examples: &[("by 1432 GMT on Monday", "2019-12-16T14:32Z")],
+    },
+    Rule {
+        name: "time_at_clock",
+        pattern: r"\bat\s+(?P<t>(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)\b(?:\s*(?P<ap>[ap])\.?\s?m\b\.?)?(?:\s+(?P<zone>{ZONE}))?(?:\s*\((?u:[^()\n]){1,24}\))?)",
+        produce: p_time,
+        examples: &[("He died at 10:58 on Monday.", "2019-12-16T10:58")],
     },
     Rule {
         name: "time_noon",
@@ -272,6 +278,34 @@ pub static RULES: &[Rule] = &[
         pattern: r"\b(?:between|from)\s+(?P<m1>{MONTH})\s+(?:and|to|until|till|through)\s+(?P<m2>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
         produce: p_range_months,
         examples: &[("from January to March 2018", "2018-01|2018-03")],
+    },
+    // ---- holidays -------------------------------------------------------------------------
+    Rule {
+        name: "holiday",
+        pattern: r"(?:\b(?P<rel>last|next|this)\s+)?(?P<t>(?-i:Christmas(?:\s+(?:Day|Eve))?|New\s+Year's\s+(?:Day|Eve)|Thanksgiving(?:\s+Day)?|Independence\s+Day|Halloween|Valentine's\s+Day|Easter(?:\s+Sunday)?|Good\s+Friday|Election\s+Day|Memorial\s+Day|Labor\s+Day|Boxing\s+Day)\b)(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_holiday,
+        examples: &[
+            ("on Christmas Day", "2019-12-25"),
+            ("last Thanksgiving", "2019-11-28"),
+            ("Easter 2019", "2019-04-21"),
+            ("New Year's Eve", "2019-12-31"),
+        ],
+    },
+    Rule {
+        name: "spelled_year",
+        pattern: r"\b(?:(?P<mon>{MONTH})\s+)?(?P<c>nineteen|eighteen|twenty)\s+(?P<y>(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|four|five|six|seven|eight|nine))?|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|hundred)\b|\b(?:the\s+year\s+)?(?P<tt>two\s+thousand)(?:\s+and\s+(?P<tty>one|two|three|four|five|six|seven|eight|nine|ten))?\b",
+        produce: p_spelled_year,
+        examples: &[
+            ("nineteen ninety-six", "1996"),
+            ("January nineteen ninety-seven", "1997-01"),
+            ("the year two thousand", "2000"),
+        ],
+    },
+    Rule {
+        name: "era_year",
+        pattern: r"\b(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
+        produce: p_era_year,
+        examples: &[("in 241 BC", "BC0241"), ("by 79 AD", "0079")],
     },
     // ---- explicit dates -----------------------------------------------------------------
     Rule {
@@ -423,7 +457,30 @@ pub static RULES: &[Rule] = &[
         name: "past_unit",
         pattern: r"\b(?:the\s+(?:past|next|coming|previous)|past)\s+(?P<unit>year|month|week|decade|century)\b",
         produce: p_past_unit,
-        examples: &[("over the past year", "P1Y"), ("in the coming week", "P1W"), ("past decade", "P10Y")],
+        examples: &[
+            ("over the past year", "P1Y"),
+            ("in the coming week", "P1W"),
+            ("past decade", "P10Y"),
+        ],
+    },
+    Rule {
+        name: "the_quarter",
+        pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)?(?P<ago>(?:year-(?:ago|earlier)|comparable|year-before)\s+)?(?:fiscal\s+)?(?P<unit>quarter|period)\b",
+        produce: p_the_quarter,
+        examples: &[
+            ("Profit rose in the quarter.", "2019-Q3"),
+            ("the year-ago quarter", "2018-Q3"),
+        ],
+    },
+    Rule {
+        name: "the_weekend",
+        pattern: r"\b(?P<t>(?:the|this|last|next|over\s+the)\s+weekend)\b",
+        produce: p_the_weekend,
+        examples: &[
+            ("They met over the weekend.", "2019-W50-WE"),
+            ("last weekend", "2019-W50-WE"),
+            ("this weekend", "2019-W51-WE"),
+        ],
     },
     Rule {
         name: "rel_unit",
@@ -434,7 +491,6 @@ pub static RULES: &[Rule] = &[
             ("this month", "2019-12"),
             ("last week", "2019-W50"),
             ("next week", "2019-W52"),
-            ("this weekend", "2019-W51-WE"),
             ("last quarter", "2019-Q3"),
         ],
     },
@@ -540,12 +596,13 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "year_bare",
-        pattern: r"\b(?P<y>{YEAR})(?:'s)?",
+        pattern: r"(?P<t>(?:\bfiscal\s+(?:year\s+)?)?\b(?P<y>{YEAR}))(?:'s)?",
         produce: p_year_bare,
         examples: &[
             ("in 2019", "2019"),
             ("the 2018 election", "2018"),
             ("since 1945,", "1945"),
+            ("profit in fiscal 1989", "1989"),
         ],
     },
     // ---- vague references ---------------------------------------------------------------------
@@ -975,6 +1032,157 @@ fn p_slash_date(h: &Hit) -> Option<Vec<Found>> {
     )
 }
 
+/// The date of Easter Sunday (Gregorian, anonymous algorithm).
+fn easter(y: i32) -> Option<chrono::NaiveDate> {
+    let a = y % 19;
+    let b = y / 100;
+    let c = y % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let hh = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - hh - k) % 7;
+    let m = (a + 11 * hh + 22 * l) / 451;
+    let month = (hh + l - 7 * m + 114) / 31;
+    let day = (hh + l - 7 * m + 114) % 31 + 1;
+    chrono::NaiveDate::from_ymd_opt(y, u32::try_from(month).ok()?, u32::try_from(day).ok()?)
+}
+
+/// The `n`th `weekday` of a month (n = -1: the last).
+fn nth_weekday(y: i32, month: u32, weekday: Weekday, n: u64) -> Option<chrono::NaiveDate> {
+    use chrono::Datelike;
+    let wd = i64::from(weekday.num_days_from_monday());
+    if n > 0 {
+        let first = chrono::NaiveDate::from_ymd_opt(y, month, 1)?;
+        let shift = (7 + wd - i64::from(first.weekday().num_days_from_monday())) % 7;
+        first.checked_add_days(chrono::Days::new(shift as u64 + 7 * (n - 1)))
+    } else {
+        let last = super::calendar::month_end(y, month)?;
+        let shift = (7 + i64::from(last.weekday().num_days_from_monday()) - wd) % 7;
+        last.checked_sub_days(chrono::Days::new(shift as u64))
+    }
+}
+
+/// The date of a named holiday in year `y`.
+pub fn holiday_date(name: &str, y: i32) -> Option<chrono::NaiveDate> {
+    use chrono::NaiveDate;
+    match name {
+        "Christmas" | "Christmas Day" => NaiveDate::from_ymd_opt(y, 12, 25),
+        "Christmas Eve" => NaiveDate::from_ymd_opt(y, 12, 24),
+        "Boxing Day" => NaiveDate::from_ymd_opt(y, 12, 26),
+        "New Year's Day" => NaiveDate::from_ymd_opt(y, 1, 1),
+        "New Year's Eve" => NaiveDate::from_ymd_opt(y, 12, 31),
+        "Independence Day" => NaiveDate::from_ymd_opt(y, 7, 4),
+        "Halloween" => NaiveDate::from_ymd_opt(y, 10, 31),
+        "Valentine's Day" => NaiveDate::from_ymd_opt(y, 2, 14),
+        "Easter" | "Easter Sunday" => easter(y),
+        "Good Friday" => easter(y)?.checked_sub_days(chrono::Days::new(2)),
+        "Thanksgiving" | "Thanksgiving Day" => nth_weekday(y, 11, Weekday::Thu, 4),
+        "Memorial Day" => nth_weekday(y, 5, Weekday::Mon, 0),
+        "Labor Day" => nth_weekday(y, 9, Weekday::Mon, 1),
+        // The Tuesday after the first Monday of November.
+        "Election Day" => {
+            nth_weekday(y, 11, Weekday::Mon, 1)?.checked_add_days(chrono::Days::new(1))
+        }
+        _ => None,
+    }
+}
+
+fn p_holiday(h: &Hit) -> Option<Vec<Found>> {
+    let name = h.get("t")?.split_whitespace().collect::<Vec<_>>().join(" ");
+    let rel = h.get("rel").map(|r| r.to_ascii_lowercase());
+    let span = if rel.is_some() || h.get("y").is_some() {
+        h.span.clone()
+    } else {
+        h.span()
+    };
+    let year = match (h.get("y").and_then(year_num), rel.as_deref()) {
+        (Some(y), _) => YearRef::Known(y),
+        (None, Some("last")) => YearRef::Shift(-100),
+        (None, Some("next")) => YearRef::Shift(100),
+        (None, Some(_)) => YearRef::Shift(0),
+        (None, None) => YearRef::Auto,
+    };
+    Some(vec![found(span, Partial::Holiday { name, year }, None)])
+}
+
+fn p_spelled_year(h: &Hit) -> Option<Vec<Found>> {
+    let y = if let Some(c) = h.get("c") {
+        let century = match c.to_ascii_lowercase().as_str() {
+            "eighteen" => 1800,
+            "nineteen" => 1900,
+            _ => 2000,
+        };
+        let rest = h.get("y")?.to_ascii_lowercase();
+        century
+            + if rest == "hundred" {
+                0
+            } else {
+                number(&rest)? as i32
+            }
+    } else {
+        h.get("tt")?;
+        2000 + h.get("tty").and_then(number).unwrap_or(0.0) as i32
+    };
+    if let Some(m) = h.get("mon").and_then(month_num) {
+        return h.one(
+            Partial::Month {
+                year: YearRef::Known(y),
+                month: m,
+            },
+            None,
+        );
+    }
+    h.one(Partial::Year(YearRef::Known(y)), None)
+}
+
+fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
+    let y: i32 = h.get("y")?.parse().ok()?;
+    let era = h.get("era")?.to_ascii_uppercase();
+    if y == 0 {
+        return None;
+    }
+    let value = if era.starts_with('B') { -y } else { y };
+    h.one(Partial::Year(YearRef::Known(value)), None)
+}
+
+fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
+    let unit = h.get("unit")?.to_ascii_lowercase();
+    let year_ago = h.get("ago").is_some();
+    // "the period" alone is too vague; "the year-ago period" is the quarter a year back.
+    if unit == "period" && !year_ago {
+        return None;
+    }
+    let n = if year_ago { -5 } else { -1 };
+    h.one(
+        Partial::Rel {
+            unit: Unit::Quarter,
+            n,
+            from_previous: false,
+        },
+        None,
+    )
+}
+
+fn p_the_weekend(h: &Hit) -> Option<Vec<Found>> {
+    let t = h.get("t")?.to_ascii_lowercase();
+    let partial = if t.starts_with("last") {
+        rel(Unit::Weekend, -1)
+    } else if t.starts_with("next") {
+        rel(Unit::Weekend, 1)
+    } else if t.starts_with("this") {
+        rel(Unit::Weekend, 0)
+    } else {
+        Partial::Weekend
+    };
+    let span = h.span_of("t")?;
+    let start = span.start + if t.starts_with("over") { 5 } else { 0 };
+    Some(vec![found(start..span.end, partial, None)])
+}
+
 fn p_month_year(h: &Hit) -> Option<Vec<Found>> {
     let month = month_num(h.get("m")?)?;
     let modifier = h.get("mod").and_then(mod_word);
@@ -1004,7 +1212,11 @@ fn p_month_of_that_year(h: &Hit) -> Option<Vec<Found>> {
 fn p_rel_month(h: &Hit) -> Option<Vec<Found>> {
     let month = month_num(h.get("m")?)?;
     // "last Oct. 23": the day makes it a full date, found by the date rules.
-    if h.next_word().chars().next().is_some_and(|c| c.is_ascii_digit()) {
+    if h.next_word()
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let r = h.get("rel")?.to_ascii_lowercase();
@@ -1327,9 +1539,16 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
     };
     // "the third-quarter results": the adjective alone is the expression.
     if let (Some(det), Some(qs)) = (h.get("det"), h.span_of("q")) {
-        if det.eq_ignore_ascii_case("the") && h.get("q").is_some() && h.text.get(qs.end..qs.end + 1) == Some("-") {
+        if det.eq_ignore_ascii_case("the")
+            && h.get("q").is_some()
+            && h.text.get(qs.end..qs.end + 1) == Some("-")
+        {
             let end = h.span().end;
-            return Some(vec![found(qs.start..end, Partial::Quarter { year, quarter: q }, None)]);
+            return Some(vec![found(
+                qs.start..end,
+                Partial::Quarter { year, quarter: q },
+                None,
+            )]);
         }
     }
     h.one(Partial::Quarter { year, quarter: q }, None)
@@ -1625,11 +1844,11 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
     if !temporal_before && !(1800..=2099).contains(&y) {
         return None;
     }
-    let mut span = h.span();
-    if h.get("y").is_some() {
-        span = h.span_of("y")?;
-    }
-    Some(vec![found(span, Partial::Year(YearRef::Known(y)), None)])
+    Some(vec![found(
+        h.span(),
+        Partial::Year(YearRef::Known(y)),
+        None,
+    )])
 }
 
 fn p_ref(h: &Hit) -> Option<Vec<Found>> {

@@ -208,6 +208,15 @@ pub enum Partial {
         /// The day.
         date: Box<Partial>,
     },
+    /// A named holiday ("Christmas", "Thanksgiving").
+    Holiday {
+        /// The name, as in [`super::rules::holiday_date`].
+        name: String,
+        /// Year: explicit, shifted (last/next as -100/+100), or by tense.
+        year: YearRef,
+    },
+    /// The weekend nearest in the sentence's tense ("over the weekend").
+    Weekend,
     /// A duration, already normalised ("P3D").
     Duration(String),
     /// A set, already normalised ("P1W").
