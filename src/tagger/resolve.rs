@@ -70,7 +70,24 @@ fn is_narrative(found: &[Found], reference_year: i32) -> bool {
         .iter()
         .filter(|y| (**y - reference_year).abs() > 2)
         .count();
-    years.len() >= 3 && far * 10 >= years.len() * 6
+    // News speaks of "Monday", "yesterday", "this week"; a narrative of the past does not.
+    let deictic = found
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.partial,
+                Partial::Weekday { .. }
+                    | Partial::Weekend
+                    | Partial::PartOfDay { .. }
+                    | Partial::Rel {
+                        unit: Unit::Day | Unit::Week | Unit::Weekend,
+                        from_previous: false,
+                        ..
+                    }
+            )
+        })
+        .count();
+    deictic * 4 < years.len() && years.len() >= 3 && far * 10 >= years.len() * 6
 }
 
 /// Resolves every found expression of `text`.
@@ -680,8 +697,11 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
                     Cal::Quarter(y, (m - 1) / 3 + 1)
                 }
                 Unit::Year => Cal::Year(base.year() + n),
-                Unit::Decade => Cal::Decade(base.year().div_euclid(10) + n),
-                Unit::Century => Cal::Century(base.year().div_euclid(100) + n),
+                // "a decade ago" is the year ten years back; "this decade" is the decade.
+                Unit::Decade if n != 0 => Cal::Year(base.year() + 10 * n),
+                Unit::Century if n != 0 => Cal::Year(base.year() + 100 * n),
+                Unit::Decade => Cal::Decade(base.year().div_euclid(10)),
+                Unit::Century => Cal::Century(base.year().div_euclid(100)),
             };
             (cal, anchor)
         }
