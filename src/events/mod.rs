@@ -288,7 +288,9 @@ fn event_for(
     let cl = clause(&toks, at.min(toks.len().saturating_sub(1)));
 
     let trigger_idx = threatened_action(&toks, &cl, at)
-        .or_else(|| nearest_trigger(&toks, &cl, at, after, &in_timex));
+        .or_else(|| nearest_trigger(&toks, &cl, at, after, &in_timex))
+        .map(|i| prefer_event_noun(&toks, &cl, i))
+        .map(|i| prefer_governing_verb(&toks, &cl, i, at));
     let (trigger, phrase) = match trigger_idx {
         Some(i) => (
             toks[i].text.trim_end_matches("'s").to_string(),
@@ -322,13 +324,51 @@ fn threatened_action(toks: &[Token], cl: &Range<usize>, at: usize) -> Option<usi
     let _ = cl;
     for i in 0..at {
         let w = lower(toks[i].text);
-        if lexicon::THREAT_VERBS.contains(&w.as_str())
-            && toks.get(i + 1).is_some_and(|t| lower(t.text) == "to")
-        {
-            return (i + 2 < at).then_some(i + 2);
+        if !lexicon::THREAT_VERBS.contains(&w.as_str()) {
+            continue;
+        }
+        // The threatened action: the first verb after "threatens to", "warned it would", ...
+        if let Some(k) = (i + 1..at.min(i + 6)).find(|&k| {
+            let prev = lower(toks[k - 1].text);
+            (prev == "to" || lexicon::MODALS.contains(&prev.as_str())) && is_verb(toks, k)
+        }) {
+            return Some(k);
         }
     }
     None
+}
+
+/// "announced the ban on Monday": a date after a verb and its short object dates the verb.
+fn prefer_governing_verb(toks: &[Token], cl: &Range<usize>, trigger: usize, at: usize) -> usize {
+    if trigger >= at || !is_event_noun(toks, trigger) {
+        return trigger;
+    }
+    for k in (cl.start.max(trigger.saturating_sub(4))..trigger).rev() {
+        let w = lower(toks[k].text);
+        if matches!(toks[k].text, "," | ";" | ":" | "(" | ")")
+            || matches!(w.as_str(), "in" | "at" | "of" | "with")
+        {
+            return trigger;
+        }
+        if is_verb(toks, k)
+            && !lexicon::LIGHT_VERBS.contains(&w.as_str())
+            && !lexicon::REPORTING_VERBS.contains(&w.as_str())
+        {
+            return k;
+        }
+    }
+    trigger
+}
+
+/// "The election was held in March": a light verb hands the event to the event noun before it.
+fn prefer_event_noun(toks: &[Token], cl: &Range<usize>, trigger: usize) -> usize {
+    if !lexicon::LIGHT_VERBS.contains(&lower(toks[trigger].text).as_str()) {
+        return trigger;
+    }
+    (cl.start.max(trigger.saturating_sub(6))..trigger)
+        .rev()
+        .find(|&k| is_event_noun(toks, k))
+        .unwrap_or(trigger)
 }
 
 fn nearest_trigger(
