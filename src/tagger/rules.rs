@@ -207,6 +207,15 @@ pub static RULES: &[Rule] = &[
     },
     // ---- parts of days ------------------------------------------------------------------
     Rule {
+        name: "next_part",
+        pattern: r"\bthe\s+(?P<which>next|following|previous)\s+(?P<pod>morning|afternoon|evening|night)\b",
+        produce: p_next_part,
+        examples: &[(
+            "It began on June 3. The next morning",
+            "2019-06-03|2019-06-04TMO",
+        )],
+    },
+    Rule {
         name: "weekday_part",
         pattern: r"(?P<wd>{WEEKDAY})\s+(?P<pod>morning|afternoon|evening|night)\b",
         produce: p_weekday_part,
@@ -483,6 +492,21 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        name: "the_current_year",
+        pattern: r"\bthe\s+(?:current(?:\s+fiscal)?|full)\s+(?P<unit>year|month|quarter|week)\b",
+        produce: p_the_current,
+        examples: &[
+            ("the current fiscal year", "2019"),
+            ("the full year", "2019"),
+        ],
+    },
+    Rule {
+        name: "coming_units",
+        pattern: r"\b(?:the\s+)?(?:coming|next\s+few|upcoming)\s+(?:days|weeks|months|years)\b",
+        produce: p_future_ref,
+        examples: &[("in the coming months", "FUTURE_REF")],
+    },
+    Rule {
         name: "rel_unit",
         pattern: r"\b(?P<det>last|next|this|coming|previous|current)\s+(?P<unit>week|weekend|month|year|quarter|decade|century)\b",
         produce: p_rel_unit,
@@ -535,6 +559,12 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        name: "decade_words",
+        pattern: r"\bthe\s+(?:(?P<mod>early|mid|late)(?:-|\s+))?(?P<w>twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)\b",
+        produce: p_decade_words,
+        examples: &[("the nineties", "199"), ("the late sixties", "196")],
+    },
+    Rule {
         name: "century",
         pattern: r"(?:\bthe\s+)?(?:(?P<mod>early|mid|late)(?:-|\s+))?\b(?P<ord>{CENTORD})[\s-]+century\b",
         produce: p_century,
@@ -567,7 +597,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?:(?P<mod>more\s+than|less\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<t>(?:the\s+(?:(?:past|last|next|first|previous|coming|final)\s+)?)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
+        pattern: r"\b(?:(?P<mod>more\s+than|less\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<t>(?:the\s+(?:(?:past|last|next|first|previous|coming|final)\s+)?)?(?P<n>{NUM})(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -1181,6 +1211,49 @@ fn p_the_weekend(h: &Hit) -> Option<Vec<Found>> {
     let span = h.span_of("t")?;
     let start = span.start + if t.starts_with("over") { 5 } else { 0 };
     Some(vec![found(start..span.end, partial, None)])
+}
+
+fn p_the_current(h: &Hit) -> Option<Vec<Found>> {
+    h.one(rel(Unit::parse(h.get("unit")?)?, 0), None)
+}
+
+fn p_future_ref(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::Ref("FUTURE_REF"), None)
+}
+
+fn p_next_part(h: &Hit) -> Option<Vec<Found>> {
+    let n = if h.get("which")?.eq_ignore_ascii_case("previous") {
+        -1
+    } else {
+        1
+    };
+    h.one(
+        Partial::PartOfDay {
+            code: pod_code(h.get("pod")?),
+            date: Box::new(Partial::Rel {
+                unit: Unit::Day,
+                n,
+                from_previous: true,
+            }),
+        },
+        None,
+    )
+}
+
+fn p_decade_words(h: &Hit) -> Option<Vec<Found>> {
+    const WORDS: [&str; 8] = [
+        "twenties",
+        "thirties",
+        "forties",
+        "fifties",
+        "sixties",
+        "seventies",
+        "eighties",
+        "nineties",
+    ];
+    let w = h.get("w")?.to_ascii_lowercase();
+    let i = WORDS.iter().position(|x| *x == w)? as i32;
+    h.one(Partial::Decade(192 + i), h.get("mod").and_then(mod_word))
 }
 
 fn p_month_year(h: &Hit) -> Option<Vec<Found>> {
