@@ -444,7 +444,7 @@ fn phrase_around(
                 lower(t.text).as_str(),
                 "of" | "at" | "in" | "with" | "on" | "between" | "against"
             )
-        }) && !toks.get(e + 1).is_some_and(|t| in_timex(t))
+        }) && !toks.get(e + 1).is_some_and(in_timex)
         {
             let mut k = e + 1;
             while k < cl.end && k < e + 7 && !stop(&toks[k]) {

@@ -448,7 +448,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
 /// Picks the year of (month, day) in the reference year or a neighbour, by tense.
 fn choose_year(today: NaiveDate, month: u32, day: u32, tense: Tense) -> i32 {
     let y = today.year();
-    let Some(cand) = NaiveDate::from_ymd_opt(y, month, day.min(28).max(1)) else {
+    let Some(cand) = NaiveDate::from_ymd_opt(y, month, day.clamp(1, 28)) else {
         return y;
     };
     let cand = NaiveDate::from_ymd_opt(y, month, day).unwrap_or(cand);
@@ -477,10 +477,8 @@ fn year_of(yr: YearRef, ctx: &Ctx) -> (i32, Anchor) {
 }
 
 fn anchor_day(ctx: &Ctx, from_previous: bool) -> (NaiveDate, Anchor) {
-    if from_previous {
-        if let Some((s, _)) = ctx.last.and_then(|c| c.interval()) {
-            return (s, Anchor::Previous);
-        }
+    if from_previous && let Some((s, _)) = ctx.last.and_then(|c| c.interval()) {
+        return (s, Anchor::Previous);
     }
     (ctx.today, Anchor::Reference)
 }

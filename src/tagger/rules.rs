@@ -1611,10 +1611,11 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
         (q, year)
     };
     // "the third-quarter results": the adjective alone is the expression.
-    if let (Some(det), Some(qs)) = (h.get("det"), h.span_of("q")) {
-        if det.eq_ignore_ascii_case("the")
-            && h.get("q").is_some()
-            && h.text.get(qs.end..qs.end + 1) == Some("-")
+    if let (Some(det), Some(qs)) = (h.get("det"), h.span_of("q"))
+        && det.eq_ignore_ascii_case("the")
+        && h.get("q").is_some()
+        && h.text.get(qs.end..qs.end + 1) == Some("-")
+    {
         {
             let end = h.span().end;
             return Some(vec![found(
@@ -1739,16 +1740,12 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     if h.get("old").is_some_and(|o| o.ends_with("old")) {
         return None;
     }
-    let modifier = h.get("mod").and_then(|m| {
-        let m = m.to_ascii_lowercase();
-        Some(match m.as_str() {
-            "more than" | "over" => Mod::MoreThan,
-            "less than" | "under" => Mod::LessThan,
-            "nearly" | "almost" => Mod::LessThan,
-            "at least" => Mod::EqualOrMore,
-            "up to" => Mod::EqualOrLess,
-            _ => Mod::Approx,
-        })
+    let modifier = h.get("mod").map(|m| match m.to_ascii_lowercase().as_str() {
+        "more than" | "over" => Mod::MoreThan,
+        "less than" | "under" | "nearly" | "almost" => Mod::LessThan,
+        "at least" => Mod::EqualOrMore,
+        "up to" => Mod::EqualOrLess,
+        _ => Mod::Approx,
     });
     h.one(Partial::Duration(duration_value(n, unit)), modifier)
 }
@@ -1906,10 +1903,9 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
     if is_count_noun(next) {
         return None;
     }
-    if NOT_YEAR_PREVIOUS.contains(&prev) && !(prev == "of" && (1900..=2099).contains(&y)) {
-        if prev != "about" || !(1900..=2099).contains(&y) {
-            return None;
-        }
+    let modern = (1900..=2099).contains(&y);
+    if NOT_YEAR_PREVIOUS.contains(&prev) && !(matches!(prev, "of" | "about") && modern) {
+        return None;
     }
     // A plural noun after a bare number ("1500 soldiers") makes it a count; years before 1800
     // need a temporal word before them.
