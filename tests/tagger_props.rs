@@ -109,6 +109,11 @@ proptest! {
     }
 
     #[test]
+    fn any_chars_including_controls_are_safe(text in any::<String>()) {
+        check(&text);
+    }
+
+    #[test]
     fn rule_words_in_any_order_are_safe(words in proptest::collection::vec(proptest::sample::select(WORDS), 0..40)) {
         check(&words.join(" "));
     }
@@ -120,4 +125,13 @@ fn pathological_inputs_complete() {
     check(&"Dec. 7 and ".repeat(20_000));
     check(&"x".repeat(1_000_000));
     check(&"May ".repeat(50_000));
+}
+
+/// Regression: found by `scripts/fuzz.sh` (fuzz/artifacts/tagger/crash-83ae0078...): a
+/// multi-byte control character before ". " made the sentence scan slice inside a char.
+#[test]
+fn regression_multibyte_char_before_sentence_end() {
+    check("\u{94}8420. \u{1f} 1843'\u{1e}1843A5");
+    check("\u{94}. 1843 and Dec. 7");
+    check("é. On Monday. ü 12 Dec. 2019");
 }

@@ -135,10 +135,8 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
 /// Whether the period at `dot` ends an abbreviation ("Dec.", "Mr.", "U.S.").
 fn is_abbreviation(text: &str, dot: usize) -> bool {
     let before = text.get(..dot).unwrap_or("");
-    let word_start = before
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '.'))
-        .map(|i| i + 1)
-        .unwrap_or(0);
+    let word_start =
+        crate::tagger::after_last(before, |c: char| !(c.is_alphanumeric() || c == '.'));
     let word = before.get(word_start..).unwrap_or("");
     if word.len() <= 1 || word.contains('.') {
         return true;

@@ -203,6 +203,16 @@ pub fn window(text: &str, start: usize, end: usize, radius: usize) -> (&str, &st
     )
 }
 
+/// The byte index just after the last char of `s` that satisfies `pred` (0 if none): the start
+/// of the trailing run of chars that do not. Safe for multi-byte chars.
+pub fn after_last(s: &str, pred: impl Fn(char) -> bool) -> usize {
+    s.char_indices()
+        .rev()
+        .find(|&(_, c)| pred(c))
+        .map(|(i, c)| i + c.len_utf8())
+        .unwrap_or(0)
+}
+
 /// Finds and normalises every temporal expression in `text`, resolved against `reference`.
 ///
 /// The result is ordered by position; spans do not overlap.

@@ -329,10 +329,8 @@ fn sentence_start(before: &str) -> Option<usize> {
     while i > 1 {
         i -= 1;
         if bytes[i] == b' ' && bytes[i - 1] == b'.' {
-            let word_start = before[..i - 1]
-                .rfind(|c: char| !c.is_alphanumeric())
-                .map(|j| j + 1)
-                .unwrap_or(0);
+            let word_start =
+                crate::tagger::after_last(&before[..i - 1], |c: char| !c.is_alphanumeric());
             let word = &before[word_start..i - 1];
             if word.len() > 3 || word.chars().all(|c| c.is_ascii_digit()) && !word.is_empty() {
                 return Some(i + 1);
@@ -346,10 +344,7 @@ fn sentence_end(after: &str) -> Option<usize> {
     let bytes = after.as_bytes();
     for i in 0..bytes.len().saturating_sub(1) {
         if bytes[i] == b'.' && bytes[i + 1] == b' ' {
-            let word_start = after[..i]
-                .rfind(|c: char| !c.is_alphanumeric())
-                .map(|j| j + 1)
-                .unwrap_or(0);
+            let word_start = crate::tagger::after_last(&after[..i], |c: char| !c.is_alphanumeric());
             if i - word_start > 3 {
                 return Some(i);
             }

@@ -104,10 +104,9 @@ fn found(span: Range<usize>, partial: Partial, modifier: Option<Mod>) -> Found {
 /// The word before byte `at`, lowercased.
 pub fn prev_word(text: &str, at: usize) -> String {
     let before = super::window(text, at, at, 64).0.trim_end();
-    let start = before
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '.' || c == '\'' || c == '-' || c == '$'))
-        .map(|i| i + 1)
-        .unwrap_or(0);
+    let start = crate::tagger::after_last(before, |c: char| {
+        !(c.is_alphanumeric() || c == '.' || c == '\'' || c == '-' || c == '$')
+    });
     before.get(start..).unwrap_or("").to_lowercase()
 }
 
