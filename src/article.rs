@@ -251,7 +251,20 @@ mod tests {
 
     #[test]
     fn deeply_nested_json_is_an_error_not_a_crash() {
+        // Valid JSON, but no text: classified, not a stack overflow.
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(
+            decode(Some(deep.as_bytes()), 1 << 20, &fb())
+                .unwrap_err()
+                .kind(),
+            "missing_text"
+        );
+        // Nesting inside a field we read hits serde_json's recursion limit: invalid JSON.
+        let deep = format!(
+            "{{\"id\":\"x\",\"published_at\":\"2019-12-17T06:11:00Z\",\"text\":{}{}}}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
         assert_eq!(
             decode(Some(deep.as_bytes()), 1 << 20, &fb())
                 .unwrap_err()

@@ -5,6 +5,25 @@
 //! event it dates, and the timeline layer orders the records and gives them stable ids before the
 //! pipeline publishes them, exactly once, downstream.
 //!
+//! ```
+//! use dateline::article::Article;
+//! use dateline::timeline;
+//!
+//! let article = Article {
+//!     id: "a1".into(),
+//!     published_at: chrono::DateTime::parse_from_rfc3339("2019-12-17T06:11:00+09:00").unwrap(),
+//!     text: "The United States on Monday rejected the proposal.".into(),
+//!     title: None,
+//!     source: None,
+//!     url: None,
+//!     lang: None,
+//! };
+//! let records = timeline::extract(&article);
+//! assert_eq!(records.len(), 1);
+//! assert_eq!(records[0].date.value, "2019-12-16");
+//! assert_eq!(records[0].event.trigger, "rejected");
+//! ```
+//!
 //! Modules:
 //! - [`article`]: the input contract and its decoding (JSON article or plain text).
 //! - [`tagger`]: pure: text + reference time -> TIMEX3 expressions (rules as data, then resolution).

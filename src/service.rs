@@ -1,19 +1,196 @@
-//! Placeholder; being written.
+//! `dateline run` and `dateline demo`: configuration, telemetry, HTTP and the pipeline wired
+//! together.
+//!
+//! The binary stays thin: [`run`] loads the configuration and turns SIGTERM/SIGINT into a
+//! [`ShutdownTrigger`](crate::pipeline::shutdown::ShutdownTrigger); [`serve`] does the rest and
+//! can be driven in-process by tests with their own trigger.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::{Config, Guarantee, LogFormat, Overrides};
+use crate::http::{self, AppState};
+use crate::pipeline::shutdown::{self, Shutdown};
+use crate::pipeline::status::PipelineStatus;
+use crate::telemetry;
 
 /// Arguments of `dateline run`.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// TOML configuration file, layered over the defaults (see config/default.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the effective configuration (defaults < file < env < flags) and exit.
+    #[arg(long)]
+    check_config: bool,
+    /// Kafka bootstrap servers (`kafka.brokers`).
+    #[arg(long)]
+    brokers: Option<String>,
+    /// Consumer group id (`kafka.group_id`).
+    #[arg(long)]
+    group_id: Option<String>,
+    /// Transactional id of this instance (`kafka.transactional_id`).
+    #[arg(long)]
+    transactional_id: Option<String>,
+    /// Delivery guarantee (`kafka.guarantee`).
+    #[arg(long, value_enum)]
+    guarantee: Option<Guarantee>,
+    /// Input topic (`topics.input`).
+    #[arg(long)]
+    input_topic: Option<String>,
+    /// Output topic (`topics.output`).
+    #[arg(long)]
+    output_topic: Option<String>,
+    /// Dead-letter topic (`topics.dlq`).
+    #[arg(long)]
+    dlq_topic: Option<String>,
+    /// Address of /healthz, /readyz and /metrics (`http.address`).
+    #[arg(long)]
+    http_address: Option<std::net::SocketAddr>,
+    /// Log format (`log.format`).
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+    /// Log filter (`log.level`).
+    #[arg(long)]
+    log_level: Option<String>,
+}
 
 /// Arguments of `dateline demo`.
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {}
-
-/// Runs the streaming service.
-pub fn run(_args: RunArgs) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub struct DemoArgs {
+    /// Give up if the pipeline has not committed every sample within this many seconds.
+    #[arg(long, default_value_t = 60)]
+    timeout_secs: u64,
+    /// Log filter for the demo's own pipeline logs (stderr).
+    #[arg(long, default_value = "error")]
+    log_level: String,
 }
 
-/// Runs the embedded demo.
-pub fn demo(_args: DemoArgs) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("not implemented yet")
+impl RunArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            brokers: self.brokers.clone(),
+            group_id: self.group_id.clone(),
+            transactional_id: self.transactional_id.clone(),
+            guarantee: self.guarantee,
+            input_topic: self.input_topic.clone(),
+            output_topic: self.output_topic.clone(),
+            dlq_topic: self.dlq_topic.clone(),
+            http_address: self.http_address,
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
+        }
+    }
+}
+
+/// Runs the streaming service until SIGTERM/SIGINT or a fatal error.
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(args.config.as_deref(), &args.overrides())?;
+    if args.check_config {
+        print!("{}", config.to_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    telemetry::init_logging(&config.log)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(async {
+        let (trigger, listener) = shutdown::channel();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested");
+            trigger.trigger();
+        });
+        let result = serve(config, listener).await;
+        signals.abort();
+        result
+    });
+    // A pipeline thread that overran the shutdown timeout must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot listen for SIGTERM; SIGINT only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Serves HTTP and runs the pipeline until `shutdown` fires or the pipeline fails.
+///
+/// After shutdown is requested the pipeline gets `pipeline.shutdown_timeout_ms` to commit the
+/// batch in hand; past that this returns an error (the process exits non-zero, and the open
+/// transaction is aborted by the broker or fenced by the next instance).
+pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    let metrics = telemetry::metrics()?;
+    let status = Arc::new(PipelineStatus::default());
+    let listener = http::bind(config.http.address)
+        .await
+        .with_context(|| format!("binding http.address {}", config.http.address))?;
+    tracing::info!(address = %config.http.address, "http listening");
+    let http = tokio::spawn(http::serve(
+        listener,
+        AppState {
+            status: Arc::clone(&status),
+            metrics,
+        },
+        shutdown.clone(),
+    ));
+    let timeout = Duration::from_millis(config.pipeline.shutdown_timeout_ms);
+    let pipeline = {
+        let shutdown = shutdown.clone();
+        let status = Arc::clone(&status);
+        tokio::task::spawn_blocking(move || crate::pipeline::run(&config, shutdown, status))
+    };
+    tokio::pin!(pipeline);
+    let mut stop = shutdown.clone();
+    let result = tokio::select! {
+        joined = &mut pipeline => joined,
+        _ = stop.recv() => match tokio::time::timeout(timeout, &mut pipeline).await {
+            Ok(joined) => joined,
+            Err(_) => {
+                http.abort();
+                anyhow::bail!("the pipeline did not stop within pipeline.shutdown_timeout_ms ({timeout:?})");
+            }
+        },
+    };
+    http.abort();
+    result.context("the pipeline thread panicked")??;
+    Ok(())
+}
+
+/// Runs the demo on the mock cluster and prints the timelines.
+pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    telemetry::init_logging(&crate::config::LogConfig {
+        format: LogFormat::Pretty,
+        level: args.log_level,
+    })?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    crate::pipeline::demo::run(&mut out, Duration::from_secs(args.timeout_secs))?;
+    Ok(ExitCode::SUCCESS)
 }

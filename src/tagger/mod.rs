@@ -216,6 +216,13 @@ pub fn after_last(s: &str, pred: impl Fn(char) -> bool) -> usize {
 /// Finds and normalises every temporal expression in `text`, resolved against `reference`.
 ///
 /// The result is ordered by position; spans do not overlap.
+///
+/// ```
+/// let reference = chrono::DateTime::parse_from_rfc3339("2019-12-17T06:11:00+09:00").unwrap();
+/// let found = dateline::tagger::tag("tests on Dec. 7 and 13", reference);
+/// let values: Vec<&str> = found.iter().map(|t| t.value.as_str()).collect();
+/// assert_eq!(values, ["2019-12-07", "2019-12-13"]);
+/// ```
 pub fn tag(text: &str, reference: DateTime<FixedOffset>) -> Vec<Timex> {
     let found = rules::extract(text);
     resolve::resolve_all(text, found, reference)

@@ -1,0 +1,386 @@
+//! The Kafka sink: a transactional (or idempotent) producer for timeline records and dead
+//! letters, with the headers of the output contract.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::ConsumerGroupMetadata;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::topic_partition_list::TopicPartitionList;
+use rdkafka::{ClientContext, Message};
+
+use crate::config::{Config, Guarantee};
+use crate::pipeline::dlq;
+use crate::pipeline::error::{ErrorClass, PipelineError, classify};
+use crate::pipeline::worker::{Extracted, Poison};
+use crate::timeline::SCHEMA_VERSION;
+
+/// Timeout of transactional calls and flushes.
+const TXN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often a retriable commit is retried before giving up (fatal).
+const MAX_RETRIES: u32 = 10;
+/// How long `send` waits for room in a full local queue before giving up.
+const QUEUE_FULL_PATIENCE: Duration = Duration::from_secs(60);
+
+/// CloudEvents `type` of a timeline record.
+pub const CE_TYPE: &str = "dateline.timeline.record.v1";
+
+/// Delivery bookkeeping, needed at least once (transactions report failures on commit).
+#[derive(Default)]
+pub struct SinkContext {
+    failed: AtomicU64,
+    first_error: Mutex<Option<KafkaError>>,
+}
+
+impl ClientContext for SinkContext {}
+
+impl ProducerContext for SinkContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
+        if let Err((error, _)) = result {
+            self.failed.fetch_add(1, Ordering::AcqRel);
+            if let Ok(mut first) = self.first_error.lock() {
+                first.get_or_insert_with(|| error.clone());
+            }
+        }
+    }
+}
+
+/// The producer side of the pipeline.
+pub struct Sink {
+    producer: BaseProducer<SinkContext>,
+    guarantee: Guarantee,
+    output_topic: String,
+    dlq_topic: String,
+    ce_source: String,
+    max_message_bytes: usize,
+}
+
+/// Counts of what a batch sent, for metrics after the commit.
+#[derive(Debug, Default)]
+pub struct Sent {
+    /// Articles (inputs that decoded).
+    pub articles: u64,
+    /// Timeline records.
+    pub records: u64,
+    /// Dead letters by kind.
+    pub dead_letters: Vec<(&'static str, u64)>,
+}
+
+impl Sink {
+    /// Creates the producer: transactional for exactly-once, idempotent for at-least-once.
+    pub fn new(config: &Config) -> Result<Self, PipelineError> {
+        let mut client = ClientConfig::new();
+        client
+            .set("bootstrap.servers", &config.kafka.brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set(
+                "message.max.bytes",
+                (config.pipeline.max_message_bytes + 64 * 1024).to_string(),
+            );
+        if config.kafka.guarantee == Guarantee::ExactlyOnce {
+            client.set("transactional.id", &config.kafka.transactional_id);
+        }
+        for (key, value) in &config.kafka.options {
+            client.set(key, value.to_string());
+        }
+        let producer: BaseProducer<SinkContext> = client
+            .create_with_context(SinkContext::default())
+            .map_err(|source| PipelineError::Client {
+                client: "producer",
+                source,
+            })?;
+        Ok(Sink {
+            producer,
+            guarantee: config.kafka.guarantee,
+            output_topic: config.topics.output.clone(),
+            dlq_topic: config.topics.dlq_topic(),
+            ce_source: format!("dateline/{}", config.topics.input),
+            max_message_bytes: config.pipeline.max_message_bytes,
+        })
+    }
+
+    /// Registers the transactional id with the coordinator, fencing any older instance with the
+    /// same id and aborting what it left open. No-op at least once.
+    pub fn init(&self) -> Result<(), PipelineError> {
+        if self.guarantee != Guarantee::ExactlyOnce {
+            return Ok(());
+        }
+        self.retrying("init_transactions", || {
+            self.producer.init_transactions(TXN_TIMEOUT)
+        })
+    }
+
+    /// Starts a batch.
+    pub fn begin(&self) -> Result<(), KafkaError> {
+        self.context().failed.store(0, Ordering::Release);
+        if let Ok(mut first) = self.context().first_error.lock() {
+            *first = None;
+        }
+        match self.guarantee {
+            Guarantee::ExactlyOnce => self.producer.begin_transaction(),
+            Guarantee::AtLeastOnce => Ok(()),
+        }
+    }
+
+    /// Sends one article's records in order, with the contract's headers.
+    pub fn send_article(
+        &self,
+        input: &OwnedMessage,
+        article: &Extracted,
+        sent: &mut Sent,
+    ) -> Result<(), KafkaError> {
+        let partition = input.partition().to_string();
+        let offset = input.offset().to_string();
+        let schema = SCHEMA_VERSION.to_string();
+        let time = article
+            .published_at
+            .to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        for record in &article.records {
+            let headers = [
+                ("content-type", "application/json"),
+                ("schema-version", schema.as_str()),
+                ("source-topic", input.topic()),
+                ("source-partition", partition.as_str()),
+                ("source-offset", offset.as_str()),
+                ("ce_specversion", "1.0"),
+                ("ce_id", record.event_id.as_str()),
+                ("ce_source", self.ce_source.as_str()),
+                ("ce_type", CE_TYPE),
+                ("ce_time", time.as_str()),
+            ]
+            .into_iter()
+            .fold(OwnedHeaders::new(), |h, (key, value)| {
+                h.insert(Header {
+                    key,
+                    value: Some(value),
+                })
+            });
+            let record = BaseRecord::to(&self.output_topic)
+                .key(record.key.as_bytes())
+                .payload(record.value.as_slice())
+                .headers(headers);
+            self.send(record)?;
+            sent.records += 1;
+        }
+        sent.articles += 1;
+        Ok(())
+    }
+
+    /// Sends the dead letter of one input record.
+    pub fn send_dead_letter(
+        &self,
+        input: &OwnedMessage,
+        poison: &Poison,
+        sent: &mut Sent,
+    ) -> Result<(), KafkaError> {
+        crate::pipeline::events::DeadLettered {
+            topic: input.topic(),
+            partition: input.partition(),
+            offset: input.offset(),
+            kind: poison.kind,
+            message: &poison.message,
+        }
+        .emit();
+        let letter = dlq::dead_letter(input, poison, self.max_message_bytes, Utc::now());
+        let mut record: BaseRecord<'_, [u8], [u8]> =
+            BaseRecord::to(&self.dlq_topic).headers(letter.headers);
+        if let Some(key) = letter.key {
+            record = record.key(key);
+        }
+        if let Some(value) = letter.value {
+            record = record.payload(value);
+        }
+        self.send(record)?;
+        match sent
+            .dead_letters
+            .iter_mut()
+            .find(|(k, _)| *k == poison.kind)
+        {
+            Some((_, n)) => *n += 1,
+            None => sent.dead_letters.push((poison.kind, 1)),
+        }
+        Ok(())
+    }
+
+    /// Enqueues a record, waiting for room when the local queue is full.
+    fn send(&self, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), KafkaError> {
+        let started = Instant::now();
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                    if started.elapsed() < QUEUE_FULL_PATIENCE =>
+                {
+                    record = back;
+                    // Serves delivery reports, which is what frees the queue.
+                    self.producer.poll(Duration::from_millis(50));
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
+    /// Commits the batch: in one transaction with the input offsets (exactly once), or by
+    /// waiting for every acknowledgement and then committing the offsets (at least once).
+    ///
+    /// Retriable errors are retried here; `Err` means abort and rewind
+    /// ([`ErrorClass::AbortRequired`]) or stop ([`ErrorClass::Fatal`]), per [`classify`].
+    pub fn commit(
+        &self,
+        offsets: &TopicPartitionList,
+        group: &ConsumerGroupMetadata,
+        source: &crate::pipeline::source::Source,
+    ) -> Result<(), CommitError> {
+        match self.guarantee {
+            Guarantee::ExactlyOnce => {
+                self.retrying_txn("send_offsets_to_transaction", || {
+                    self.producer
+                        .send_offsets_to_transaction(offsets, group, TXN_TIMEOUT)
+                })?;
+                self.retrying_txn("commit_transaction", || {
+                    self.producer.commit_transaction(TXN_TIMEOUT)
+                })
+            }
+            Guarantee::AtLeastOnce => {
+                self.producer
+                    .flush(TXN_TIMEOUT)
+                    .map_err(|e| CommitError::new("flush", e))?;
+                // Serve any delivery report not yet seen by `flush`.
+                self.producer.poll(Duration::ZERO);
+                if self.context().failed.load(Ordering::Acquire) > 0 {
+                    let error = self
+                        .context()
+                        .first_error
+                        .lock()
+                        .ok()
+                        .and_then(|e| e.clone())
+                        .unwrap_or(KafkaError::Flush(RDKafkaErrorCode::Fail));
+                    return Err(CommitError::new("delivery", error));
+                }
+                source
+                    .commit(offsets)
+                    .map_err(|e| CommitError::new("commit offsets", e))
+            }
+        }
+    }
+
+    /// Aborts the open transaction (exactly once); waits out the in-flight sends (at least once).
+    pub fn abort(&self) -> Result<(), PipelineError> {
+        match self.guarantee {
+            Guarantee::ExactlyOnce => self.retrying("abort_transaction", || {
+                self.producer.abort_transaction(TXN_TIMEOUT)
+            }),
+            Guarantee::AtLeastOnce => {
+                // Output already sent may be duplicated on reprocessing: that is the guarantee.
+                let _ = self.producer.flush(TXN_TIMEOUT);
+                Ok(())
+            }
+        }
+    }
+
+    /// Flushes what is left before exit.
+    pub fn close(&self) {
+        if let Err(error) = self.producer.flush(TXN_TIMEOUT) {
+            tracing::warn!(error = %error, "flushing the producer at shutdown");
+        }
+    }
+
+    fn context(&self) -> &SinkContext {
+        self.producer.context()
+    }
+
+    fn retrying(
+        &self,
+        operation: &'static str,
+        call: impl Fn() -> Result<(), KafkaError>,
+    ) -> Result<(), PipelineError> {
+        self.retrying_txn(operation, call)
+            .map_err(|e| e.into_fatal())
+    }
+
+    fn retrying_txn(
+        &self,
+        operation: &'static str,
+        call: impl Fn() -> Result<(), KafkaError>,
+    ) -> Result<(), CommitError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match call() {
+                Ok(()) => return Ok(()),
+                Err(error) => match classify(&error) {
+                    ErrorClass::Retriable if attempt < MAX_RETRIES => {
+                        tracing::warn!(operation, attempt, error = %error, "retriable; retrying");
+                        std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
+                    }
+                    ErrorClass::Retriable => {
+                        return Err(CommitError {
+                            operation,
+                            class: ErrorClass::Fatal,
+                            error,
+                            attempts: attempt,
+                        });
+                    }
+                    class => {
+                        return Err(CommitError {
+                            operation,
+                            class,
+                            error,
+                            attempts: attempt,
+                        });
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// A failed commit step and what to do about it.
+#[derive(Debug)]
+pub struct CommitError {
+    /// The call that failed.
+    pub operation: &'static str,
+    /// Abort-and-rewind or stop.
+    pub class: ErrorClass,
+    /// The error.
+    pub error: KafkaError,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+impl CommitError {
+    /// An error classified by [`classify`], on the first attempt.
+    pub fn new(operation: &'static str, error: KafkaError) -> Self {
+        CommitError {
+            operation,
+            class: classify(&error),
+            error,
+            attempts: 1,
+        }
+    }
+
+    /// The process-stopping form of this error.
+    pub fn into_fatal(self) -> PipelineError {
+        if self.attempts > 1 {
+            PipelineError::RetriesExhausted {
+                operation: self.operation,
+                attempts: self.attempts,
+                source: self.error,
+            }
+        } else {
+            PipelineError::Kafka {
+                operation: self.operation,
+                source: self.error,
+            }
+        }
+    }
+}

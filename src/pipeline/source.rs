@@ -1,0 +1,295 @@
+//! The Kafka source: a group consumer that hands out batches and can rewind.
+//!
+//! ## Rebalances
+//! librdkafka runs rebalance callbacks on the thread that polls, and the pipeline polls only
+//! while *collecting* a batch: no transaction is ever open during a poll. So partitions are only
+//! given up between transactions, after the previous batch was committed or aborted. What a
+//! rebalance can hit is the batch being collected: its records may belong to partitions that are
+//! now someone else's, or will be fetched again from the committed offsets. [`SourceContext`]
+//! counts rebalance events; if the count changes while a batch is collected, the batch is
+//! discarded (nothing of it was produced) and the consumer is rewound to the committed offsets of
+//! whatever it holds now. This is correct for both the eager and the cooperative protocol.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, Rebalance,
+};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::OwnedMessage;
+use rdkafka::statistics::Statistics;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Message};
+
+use crate::config::Config;
+use crate::pipeline::error::{ErrorClass, PipelineError, classify};
+use crate::pipeline::events::ConsumerLag;
+use crate::pipeline::shutdown::Shutdown;
+use crate::pipeline::status::PipelineStatus;
+
+/// Longest single poll, so shutdown requests are noticed promptly.
+const POLL_SLICE: Duration = Duration::from_millis(100);
+/// Timeout of committed-offset look-ups and seeks.
+const OFFSETS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Consumer callbacks: rebalance bookkeeping, readiness and lag.
+pub struct SourceContext {
+    /// Incremented on every rebalance event; a batch collected across a change is discarded.
+    rebalances: AtomicU64,
+    /// Readiness: whether partitions are assigned.
+    status: Arc<PipelineStatus>,
+    /// Input topic, to pick it out of the statistics.
+    topic: String,
+}
+
+impl ClientContext for SourceContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        for (id, p) in &topic.partitions {
+            // -1 is librdkafka's "internal/unassigned" pseudo partition; app_offset < 0 means
+            // nothing consumed yet, so there is no position to measure from.
+            if *id < 0 || !p.desired || p.app_offset < 0 {
+                continue;
+            }
+            let end = if p.ls_offset >= 0 {
+                p.ls_offset
+            } else {
+                p.hi_offset
+            };
+            ConsumerLag {
+                partition: *id,
+                lag: end - p.app_offset,
+            }
+            .emit();
+        }
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.rebalances.fetch_add(1, Ordering::AcqRel);
+        match rebalance {
+            Rebalance::Revoke(tpl) => {
+                tracing::info!(partitions = %describe(tpl), "partitions revoked")
+            }
+            Rebalance::Assign(tpl) => {
+                tracing::info!(partitions = %describe(tpl), "partitions assigned")
+            }
+            Rebalance::Error(error) => tracing::warn!(error = %error, "rebalance error"),
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
+        self.rebalances.fetch_add(1, Ordering::AcqRel);
+        let assigned = consumer
+            .assignment()
+            .map(|tpl| tpl.count() > 0)
+            .unwrap_or(false);
+        self.status.set_assigned(assigned);
+    }
+}
+
+fn describe(tpl: &TopicPartitionList) -> String {
+    tpl.elements()
+        .iter()
+        .map(|e| format!("{}/{}", e.topic(), e.partition()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A polled batch.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Messages in poll order (so in offset order within each partition).
+    pub messages: Vec<OwnedMessage>,
+    /// A rebalance happened while collecting: the batch must be discarded.
+    pub rebalanced: bool,
+}
+
+impl Batch {
+    /// The offsets to commit once this batch is done: next offset per partition.
+    pub fn next_offsets(&self) -> KafkaResult<TopicPartitionList> {
+        let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+        for m in &self.messages {
+            let e = next.entry((m.topic(), m.partition())).or_insert(0);
+            *e = (*e).max(m.offset() + 1);
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+        }
+        Ok(tpl)
+    }
+}
+
+/// The group consumer of the input topic.
+pub struct Source {
+    consumer: BaseConsumer<SourceContext>,
+    /// Where to start a partition that has no committed offset (`auto.offset.reset`).
+    reset_to_end: bool,
+}
+
+impl Source {
+    /// Creates the consumer (read_committed, no auto-commit) and subscribes to the input topic.
+    pub fn new(config: &Config, status: Arc<PipelineStatus>) -> Result<Self, PipelineError> {
+        let mut client = ClientConfig::new();
+        client
+            .set("bootstrap.servers", &config.kafka.brokers)
+            .set("group.id", &config.kafka.group_id)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("isolation.level", "read_committed")
+            .set("auto.offset.reset", "earliest")
+            .set("statistics.interval.ms", "5000")
+            .set(
+                "fetch.message.max.bytes",
+                (config.pipeline.max_message_bytes + 64 * 1024).to_string(),
+            );
+        for (key, value) in &config.kafka.options {
+            client.set(key, value.to_string());
+        }
+        let reset_to_end = matches!(
+            client.get("auto.offset.reset"),
+            Some("latest" | "end" | "largest")
+        );
+        let context = SourceContext {
+            rebalances: AtomicU64::new(0),
+            status,
+            topic: config.topics.input.clone(),
+        };
+        let consumer: BaseConsumer<SourceContext> =
+            client
+                .create_with_context(context)
+                .map_err(|source| PipelineError::Client {
+                    client: "consumer",
+                    source,
+                })?;
+        consumer
+            .subscribe(&[&config.topics.input])
+            .map_err(|source| PipelineError::Client {
+                client: "consumer",
+                source,
+            })?;
+        Ok(Source {
+            consumer,
+            reset_to_end,
+        })
+    }
+
+    /// Collects up to `max_records` messages, waiting at most `max_wait` after the first one
+    /// (and indefinitely, in short slices, for the first). Returns early on shutdown.
+    pub fn poll_batch(
+        &self,
+        max_records: usize,
+        max_wait: Duration,
+        shutdown: &Shutdown,
+    ) -> Result<Batch, PipelineError> {
+        let generation = self.consumer.context().rebalances.load(Ordering::Acquire);
+        let mut batch = Batch::default();
+        let mut deadline: Option<Instant> = None;
+        while batch.messages.len() < max_records && !shutdown.is_shutdown() {
+            let slice = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    left.min(POLL_SLICE)
+                }
+                None => POLL_SLICE,
+            };
+            match self.consumer.poll(slice) {
+                None => {
+                    if deadline.is_none() && self.rebalanced_since(generation) {
+                        // Nothing collected yet: report the rebalance so readiness and the
+                        // caller's rewind happen without waiting for data.
+                        break;
+                    }
+                }
+                Some(Ok(message)) => {
+                    batch.messages.push(message.detach());
+                    deadline.get_or_insert_with(|| Instant::now() + max_wait);
+                }
+                Some(Err(error)) => match classify(&error) {
+                    ErrorClass::Fatal => {
+                        return Err(PipelineError::Kafka {
+                            operation: "consume",
+                            source: error,
+                        });
+                    }
+                    _ => tracing::warn!(error = %error, "consumer error; continuing"),
+                },
+            }
+        }
+        batch.rebalanced = self.rebalanced_since(generation);
+        Ok(batch)
+    }
+
+    fn rebalanced_since(&self, generation: u64) -> bool {
+        self.consumer.context().rebalances.load(Ordering::Acquire) != generation
+    }
+
+    /// The group metadata for `send_offsets_to_transaction`.
+    pub fn group_metadata(&self) -> Result<ConsumerGroupMetadata, PipelineError> {
+        self.consumer
+            .group_metadata()
+            .ok_or(PipelineError::NoGroupMetadata)
+    }
+
+    /// Commits offsets directly (at-least-once mode).
+    pub fn commit(&self, offsets: &TopicPartitionList) -> KafkaResult<()> {
+        self.consumer.commit(offsets, CommitMode::Sync)
+    }
+
+    /// Seeks every assigned partition back to its committed offset (or to where
+    /// `auto.offset.reset` starts a partition without one), so the records of an abandoned batch
+    /// are read again.
+    pub fn rewind(&self) -> Result<(), PipelineError> {
+        let fatal = |source: KafkaError| PipelineError::Kafka {
+            operation: "rewind to committed offsets",
+            source,
+        };
+        let assignment = self.consumer.assignment().map_err(fatal)?;
+        if assignment.count() == 0 {
+            return Ok(());
+        }
+        let committed = self
+            .consumer
+            .committed_offsets(assignment, OFFSETS_TIMEOUT)
+            .map_err(fatal)?;
+        let mut seek = TopicPartitionList::new();
+        for e in committed.elements() {
+            let offset = match e.offset() {
+                Offset::Offset(n) => Offset::Offset(n),
+                _ if self.reset_to_end => Offset::End,
+                _ => Offset::Beginning,
+            };
+            seek.add_partition_offset(e.topic(), e.partition(), offset)
+                .map_err(fatal)?;
+        }
+        let result = self
+            .consumer
+            .seek_partitions(seek, OFFSETS_TIMEOUT)
+            .map_err(fatal)?;
+        for e in result.elements() {
+            if let Err(error) = e.error() {
+                return Err(fatal(error));
+            }
+        }
+        tracing::debug!(partitions = %describe(&result), "rewound to committed offsets");
+        Ok(())
+    }
+
+    /// Leaves the group so partitions move to other instances at once.
+    pub fn close(&self) {
+        self.consumer.unsubscribe();
+        // Serve the revoke callback so the group sees us leave before the process exits.
+        let _ = self.consumer.poll(Duration::from_millis(100));
+    }
+}
