@@ -206,6 +206,17 @@ pub static RULES: &[Rule] = &[
     },
     // ---- parts of days ------------------------------------------------------------------
     Rule {
+        name: "weekday_set",
+        pattern: r"\b(?:every|each)\s+(?P<wd>{WEEKDAY})(?:\s+(?P<pod>morning|afternoon|evening|night)\b)?|(?P<wd2>{WEEKDAY})\s+(?P<pods>mornings|afternoons|evenings|nights)\b|\b(?P<wds>(?-i:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days))\b",
+        produce: p_weekday_set,
+        examples: &[
+            ("every Monday", "XXXX-WXX-1"),
+            ("each Thursday", "XXXX-WXX-4"),
+            ("on Tuesday nights", "XXXX-WXX-2TNI"),
+            ("closed on Sundays", "XXXX-WXX-7"),
+        ],
+    },
+    Rule {
         name: "next_part",
         pattern: r"\bthe\s+(?P<which>next|following|previous)\s+(?P<pod>morning|afternoon|evening|night)\b",
         produce: p_next_part,
@@ -590,7 +601,6 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("every week", "P1W"),
             ("daily", "P1D"),
-            ("every Monday", "XXXX-WXX-1"),
             ("every two years", "P2Y"),
         ],
     },
@@ -1643,6 +1653,17 @@ fn p_half(h: &Hit) -> Option<Vec<Found>> {
         }
     };
     h.one(Partial::Half { year, half }, None)
+}
+
+fn p_weekday_set(h: &Hit) -> Option<Vec<Found>> {
+    let wd = h.get("wd").or(h.get("wd2")).or(h.get("wds"))?;
+    let n = weekday(wd)?.number_from_monday();
+    let pod = h
+        .get("pod")
+        .or(h.get("pods"))
+        .map(|p| format!("T{}", pod_code(p.trim_end_matches('s'))))
+        .unwrap_or_default();
+    h.one(Partial::Set(format!("XXXX-WXX-{n}{pod}")), None)
 }
 
 fn p_set(h: &Hit) -> Option<Vec<Found>> {
