@@ -133,7 +133,7 @@ pub const MACROS: &[(&str, &str)] = &[
     ("YEAR", r"(?:1[0-9]{3}|20[0-9]{2})\b"),
     (
         "NUM",
-        r"(?:\d+(?:\.\d+)?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|four|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|a\s+hundred|hundreds\s+of|a\s+dozen|dozens\s+of|a|an|several|a\s+few|few|a\s+couple\s+of|couple\s+of|many|some)",
+        r"(?:(?:\d+(?:\.\d+)?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine)\b)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|a\s+hundred|hundreds\s+of|a\s+dozen|dozens\s+of|a|an|several|a\s+few|few|a\s+couple\s+of|couple\s+of|many|some)(?:\s+1/2|\s+and\s+a\s+half)?)",
     ),
     (
         "UNIT",
@@ -614,6 +614,9 @@ pub static RULES: &[Rule] = &[
             ("the past two months", "P2M"),
             ("a two-week trip", "P2W"),
             ("several years", "PXY"),
+            ("5 1/2 hours", "PT5H30M"),
+            ("two and a half years", "P2Y6M"),
+            ("the last twenty four hours", "PT24H"),
         ],
     },
     Rule {
@@ -742,8 +745,16 @@ pub fn number(s: &str) -> Option<f64> {
             _ => return None,
         })
     };
-    if let Some((tens, ones)) = s.split_once('-') {
-        return Some(word(tens)? + word(ones)?);
+    // "5 1/2", "two and a half"
+    for half in [" 1/2", " and a half"] {
+        if let Some(whole) = s.strip_suffix(half) {
+            return Some(number(whole)? + 0.5);
+        }
+    }
+    if let Some((tens, ones)) = s.split_once(['-', ' ']) {
+        if let (Some(t), Some(o)) = (word(tens), word(ones)) {
+            return Some(t + o);
+        }
     }
     word(&s)
 }
@@ -764,6 +775,26 @@ fn duration_value(n: Option<f64>, unit: Unit) -> String {
         (Unit::Quarter, Some(v)) => (Some(v * 3.0), "M"),
         _ => (n, letter),
     };
+    // A half of a unit is written in the next smaller one: P2Y6M, PT5H30M, P1DT12H.
+    if let Some(v) = n
+        && v.fract() == 0.5
+    {
+        let whole = v.trunc() as i64;
+        let rest = match unit {
+            Unit::Year => Some(format!("P{whole}Y6M")),
+            Unit::Day => Some(format!("P{whole}DT12H")),
+            Unit::Hour => Some(format!("PT{whole}H30M")),
+            Unit::Minute => Some(format!("PT{whole}M30S")),
+            _ => None,
+        };
+        if let Some(r) = rest {
+            return r
+                .replace("P0Y", "P")
+                .replace("P0D", "P")
+                .replace("PT0H", "PT")
+                .replace("PT0M", "PT");
+        }
+    }
     format!("P{}{}{}", if time { "T" } else { "" }, fmt_num(n), letter)
 }
 
