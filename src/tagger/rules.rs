@@ -285,7 +285,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "range_years",
-        pattern: r"\b(?:between|from)\s+(?P<y1>{YEAR})\s+(?:and|to|until|till|through)\s+(?P<y2>{YEAR})|\b(?P<a>{YEAR})\s*(?:-|(?u:–))\s*(?P<b>(?:1[0-9]|20)\d{2}\b|\d{2}\b)",
+        pattern: r"\b(?:between|from)\s+(?P<y1>{YEAR})\s+(?:and|to|until|till|through)\s+(?P<y2>{YEAR})|\b(?P<a>{YEAR})\s*(?:-|(?u:–))\s*(?P<b>(?:1[0-9]|20)\d{2}|\d{2}\b)",
         produce: p_range_years,
         examples: &[
             ("from 2010 to 2015", "2010|2015"),
@@ -638,7 +638,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "year_bare",
-        pattern: r"(?P<t>(?:\bfiscal\s+(?:year\s+)?)?\b(?P<y>{YEAR}))(?:'s)?",
+        pattern: r"(?P<t>(?:\bfiscal\s+(?:year\s+)?)?\b(?P<y>(?:1[0-9]{3}|20[0-9]{2})))(?:'s)?",
         produce: p_year_bare,
         examples: &[
             ("in 2019", "2019"),
@@ -1018,7 +1018,11 @@ fn p_range_years(h: &Hit) -> Option<Vec<Found>> {
             year_num(braw)?
         };
         // "1990-1995" is a range; "2019-2" or a phone-like "1990-12" is not.
-        if h.after().starts_with(['-', '/']) || h.before().ends_with(['-', '/']) {
+        if h.after().starts_with(['-', '/'])
+            || h.after()
+                .starts_with(|c: char| c.is_ascii_digit() || c.is_ascii_lowercase())
+            || h.before().ends_with(['-', '/'])
+        {
             return None;
         }
         (a, b, h.span_of("a")?, h.span_of("b")?)
@@ -1883,7 +1887,9 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
     let before = h.before();
     let after = h.after();
     if before.ends_with(['$', '#', '/', '.', ',', '-', '£', '€', ':', '+'])
-        || after.starts_with(|c: char| c.is_ascii_digit())
+        // A year runs into a capital in text stripped of markup ("1918German"), never into a
+        // digit or a lowercase letter.
+        || after.starts_with(|c: char| c.is_ascii_digit() || c.is_ascii_lowercase())
         || after.starts_with([',', '.', ':', '/', '-'])
             && after
                 .get(1..2)
@@ -1955,7 +1961,11 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
         return None;
     }
     let modern = (1900..=2099).contains(&y);
-    if NOT_YEAR_PREVIOUS.contains(&prev) && !(matches!(prev, "of" | "about") && modern) {
+    // "the election of 1860" is a year; "a total of 1500" is not: after "of", 1800-2099 only.
+    let year_like = (1800..=2099).contains(&y);
+    if NOT_YEAR_PREVIOUS.contains(&prev)
+        && !((prev == "of" && year_like) || (prev == "about" && modern))
+    {
         return None;
     }
     // A plural noun after a bare number ("1500 soldiers") makes it a count; years before 1800
