@@ -462,7 +462,10 @@ fn choose_year(today: NaiveDate, month: u32, day: u32, tense: Tense) -> i32 {
 fn year_of(yr: YearRef, ctx: &Ctx) -> (i32, Anchor) {
     match yr {
         YearRef::Known(y) => (y, Anchor::Absolute),
-        YearRef::Shift(n) if n.abs() < 100 => (ctx.today.year() + n, Anchor::Reference),
+        YearRef::Shift(n) if n.abs() < 100 => {
+            let (base, anchor) = anchor_day(ctx, false);
+            (base.year() + n, anchor)
+        }
         YearRef::Previous => match ctx.last.and_then(|c| c.interval()) {
             Some((s, _)) => (s.year(), Anchor::Previous),
             None => (ctx.today.year(), Anchor::Reference),
@@ -472,7 +475,10 @@ fn year_of(yr: YearRef, ctx: &Ctx) -> (i32, Anchor) {
 }
 
 fn anchor_day(ctx: &Ctx, from_previous: bool) -> (NaiveDate, Anchor) {
-    if from_previous && let Some((s, _)) = ctx.last.and_then(|c| c.interval()) {
+    // In a narrative the story's current date stands in for the reference time.
+    if (from_previous || ctx.narrative)
+        && let Some((s, _)) = ctx.last.and_then(|c| c.interval())
+    {
         return (s, Anchor::Previous);
     }
     (ctx.today, Anchor::Reference)
@@ -554,10 +560,16 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
             let (y, a) = year_of(yr, ctx);
             (Cal::Year(y), a)
         }
-        Partial::Weekday { weekday, dir } => (
-            Cal::Day(weekday_date(today, weekday, dir, tense)?),
-            Anchor::Reference,
-        ),
+        Partial::Weekday { weekday, dir } => {
+            // In a narrative, "on Sunday" is the first Sunday on or after the story's date.
+            let (base, anchor) = anchor_day(ctx, false);
+            let tense = if anchor == Anchor::Previous {
+                Tense::Future
+            } else {
+                tense
+            };
+            (Cal::Day(weekday_date(base, weekday, dir, tense)?), anchor)
+        }
         Partial::Holiday { ref name, year } => {
             let on = |y: i32| super::rules::holiday_date(name, y);
             let this = on(today.year())?;
