@@ -509,7 +509,17 @@ fn narrative_year(ctx: &Ctx, month: u32, day: u32) -> Option<(i32, Anchor)> {
 }
 
 fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
-    let today = ctx.today;
+    // A narrative moves forward from the story's current date: seasons, quarters and holidays
+    // without a year take the first occurrence from there.
+    let story = ctx
+        .last
+        .filter(|_| ctx.narrative)
+        .and_then(|c| c.interval())
+        .map(|(s, _)| s);
+    let (today, tense) = match story {
+        Some(s) => (s, Tense::Future),
+        None => (ctx.today, tense),
+    };
     Some(match *p {
         Partial::Day {
             year: YearRef::Auto,
