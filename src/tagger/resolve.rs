@@ -398,7 +398,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                         _ => return None,
                     }
                 }
-                None => (ctx.today, Anchor::Reference),
+                None => anchor_day(ctx, false),
             };
             let mut value = format!("{}T{:02}:{:02}", Cal::Day(day).value(), hour, minute);
             if let Some(off) = offset_minutes {
