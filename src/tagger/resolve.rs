@@ -498,12 +498,19 @@ fn narrative_year(ctx: &Ctx, month: u32, day: u32) -> Option<(i32, Anchor)> {
     if !ctx.narrative {
         return None;
     }
-    let (last, _) = ctx.last?.interval()?;
+    let cal = ctx.last?;
+    let (last, _) = cal.interval()?;
+    // After a year ("In 1941, ... in June"), the month is in that year; after a day or month,
+    // the nearest occurrence (stories move on, and look back a little).
+    if cal.granularity() >= super::Granularity::Year {
+        return Some((last.year(), Anchor::Previous));
+    }
     let cand = NaiveDate::from_ymd_opt(last.year(), month, day.clamp(1, 28))?;
-    let y = if (cand - last).num_days() < -31 {
-        last.year() + 1
-    } else {
-        last.year()
+    let diff = (cand - last).num_days();
+    let y = match diff {
+        d if d < -183 => last.year() + 1,
+        d if d > 183 => last.year() - 1,
+        _ => last.year(),
     };
     Some((y, Anchor::Previous))
 }

@@ -376,11 +376,12 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "mod_month",
-        pattern: r"(?P<mod>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<m>{MONTH})",
+        pattern: r"(?P<mod>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<m>{MONTH})(?:,?\s+(?:of\s+)?(?P<y>{YEAR}))?",
         produce: p_month_year,
         examples: &[
             ("It peaked in early April.", "2019-04"),
             ("mid-December", "2019-12"),
+            ("the end of September 1940", "1940-09"),
             ("It ended at the end of May.", "2019-05"),
         ],
     },
