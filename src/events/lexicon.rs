@@ -1,7 +1,37 @@
 //! Word lists used by event anchoring. General English news vocabulary, not tuned to any document.
+//!
+//! Each list is a [`WordSet`]: written as a plain list, looked up through a hash set built on
+//! first use (anchoring asks several lists about every word of a sentence).
+
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashSet;
+
+/// A fixed list of words with constant-time membership.
+pub struct WordSet {
+    words: &'static [&'static str],
+    set: OnceLock<FxHashSet<&'static str>>,
+}
+
+impl WordSet {
+    /// A set of `words`.
+    pub const fn new(words: &'static [&'static str]) -> Self {
+        WordSet {
+            words,
+            set: OnceLock::new(),
+        }
+    }
+
+    /// Whether `word` is in the set (exact, case-sensitive).
+    pub fn contains<S: AsRef<str> + ?Sized>(&self, word: &S) -> bool {
+        self.set
+            .get_or_init(|| self.words.iter().copied().collect())
+            .contains(word.as_ref())
+    }
+}
 
 /// Nouns that name events (singular; plurals are matched by a trailing "s").
-pub const EVENT_NOUNS: &[&str] = &[
+pub static EVENT_NOUNS: WordSet = WordSet::new(&[
     "summit",
     "meeting",
     "talks",
@@ -144,10 +174,10 @@ pub const EVENT_NOUNS: &[&str] = &[
     "embargo",
     "tariff",
     "tariffs",
-];
+]);
 
 /// Irregular past forms and common past participles.
-pub const IRREGULAR_PAST: &[&str] = &[
+pub static IRREGULAR_PAST: WordSet = WordSet::new(&[
     "said",
     "told",
     "met",
@@ -246,10 +276,10 @@ pub const IRREGULAR_PAST: &[&str] = &[
     "hidden",
     "stolen",
     "sworn",
-];
+]);
 
 /// Frequent present-tense event verbs in news.
-pub const COMMON_VERBS: &[&str] = &[
+pub static COMMON_VERBS: WordSet = WordSet::new(&[
     "says",
     "meets",
     "holds",
@@ -279,10 +309,10 @@ pub const COMMON_VERBS: &[&str] = &[
     "threatens",
     "reaches",
     "leaves",
-];
+]);
 
 /// Words never taken as verbs even when they look like one.
-pub const NOT_VERBS: &[&str] = &[
+pub static NOT_VERBS: WordSet = WordSet::new(&[
     "united",
     "based",
     "limited",
@@ -320,10 +350,10 @@ pub const NOT_VERBS: &[&str] = &[
     "related",
     "advanced",
     "concerned",
-];
+]);
 
 /// Verbs of saying: weak triggers, and cues of reported modality.
-pub const REPORTING_VERBS: &[&str] = &[
+pub static REPORTING_VERBS: WordSet = WordSet::new(&[
     "said",
     "says",
     "told",
@@ -338,10 +368,10 @@ pub const REPORTING_VERBS: &[&str] = &[
     "quoted",
     "insisted",
     "reported",
-];
+]);
 
 /// Verbs that carry little event meaning of their own: the event noun they govern is the trigger.
-pub const LIGHT_VERBS: &[&str] = &[
+pub static LIGHT_VERBS: WordSet = WordSet::new(&[
     "held",
     "hold",
     "holds",
@@ -382,15 +412,15 @@ pub const LIGHT_VERBS: &[&str] = &[
     "conduct",
     "staged",
     "stage",
-];
+]);
 
 /// Modal and future auxiliaries.
-pub const MODALS: &[&str] = &[
+pub static MODALS: WordSet = WordSet::new(&[
     "will", "would", "shall", "should", "could", "can", "may", "might", "must", "'ll",
-];
+]);
 
 /// Words of planning and expectation.
-pub const PLAN_WORDS: &[&str] = &[
+pub static PLAN_WORDS: WordSet = WordSet::new(&[
     "plans",
     "planned",
     "planning",
@@ -406,10 +436,10 @@ pub const PLAN_WORDS: &[&str] = &[
     "upcoming",
     "proposed",
     "hopes",
-];
+]);
 
 /// Verbs of threat and warning.
-pub const THREAT_VERBS: &[&str] = &[
+pub static THREAT_VERBS: WordSet = WordSet::new(&[
     "threatens",
     "threatened",
     "threatening",
@@ -420,10 +450,10 @@ pub const THREAT_VERBS: &[&str] = &[
     "vows",
     "vowed",
     "ultimatum",
-];
+]);
 
 /// Negation cues.
-pub const NEGATIONS: &[&str] = &[
+pub static NEGATIONS: WordSet = WordSet::new(&[
     "not",
     "never",
     "no",
@@ -433,19 +463,19 @@ pub const NEGATIONS: &[&str] = &[
     "cancelled",
     "canceled",
     "without",
-];
+]);
 
 /// Function words (never verbs after "to", never sentence-initial names).
-pub const FUNCTION_WORDS: &[&str] = &[
+pub static FUNCTION_WORDS: WordSet = WordSet::new(&[
     "the", "a", "an", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we",
     "i", "you", "his", "her", "their", "our", "in", "on", "at", "by", "for", "with", "from", "of",
     "and", "or", "but", "be", "been", "being", "is", "are", "was", "were", "not", "have", "has",
     "had", "do", "does", "did", "as", "if", "when", "while", "after", "before", "since", "until",
     "about",
-];
+]);
 
 /// Words that end a phrase.
-pub const PHRASE_STOPS: &[&str] = &[
+pub static PHRASE_STOPS: WordSet = WordSet::new(&[
     "on",
     "by",
     "following",
@@ -478,10 +508,10 @@ pub const PHRASE_STOPS: &[&str] = &[
     "under",
     "said",
     "says",
-];
+]);
 
 /// Capitalised words that are not names.
-pub const NOT_NAMES: &[&str] = &[
+pub static NOT_NAMES: WordSet = WordSet::new(&[
     "The",
     "A",
     "An",
@@ -580,12 +610,12 @@ pub const NOT_NAMES: &[&str] = &[
     "EST",
     "GMT",
     "UTC",
-];
+]);
 
 /// Abbreviations that end with a period inside a sentence.
-pub const ABBREVIATIONS: &[&str] = &[
+pub static ABBREVIATIONS: WordSet = WordSet::new(&[
     "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Sen", "Rep", "Gov", "Lt", "Col", "Capt", "Sgt", "St",
     "Jr", "Sr", "Inc", "Corp", "Co", "Ltd", "No", "Nos", "vs", "Jan", "Feb", "Mar", "Apr", "Jun",
     "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mt", "Ft", "Adm", "Rev", "Gens", "Reps",
     "Sens", "approx", "est", "etc",
-];
+]);

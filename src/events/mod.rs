@@ -52,6 +52,8 @@ pub struct AnchoredEvent {
 #[derive(Debug, Clone)]
 struct Token<'a> {
     text: &'a str,
+    /// The lowercase form, computed once (every list lookup uses it).
+    lower: String,
     span: Range<usize>,
 }
 
@@ -84,8 +86,10 @@ fn tokens(text: &str, range: Range<usize>) -> Vec<Token<'_>> {
                 }
             }
         }
+        let text = &s[start..end];
         out.push(Token {
-            text: &s[start..end],
+            text,
+            lower: lower(text),
             span: range.start + start..range.start + end,
         });
     }
@@ -149,6 +153,7 @@ pub fn anchor(text: &str, timexes: &[Timex], published: chrono::NaiveDate) -> Ve
     let sents = sentences(text);
     let mut out = Vec::new();
     let mut sent_idx = 0;
+    let mut cache: Option<(Range<usize>, Vec<Token>)> = None;
     for (i, t) in timexes.iter().enumerate() {
         if !t.is_datable() {
             continue;
@@ -164,26 +169,30 @@ pub fn anchor(text: &str, timexes: &[Timex], published: chrono::NaiveDate) -> Ve
         let (before, after) = crate::tagger::window(text, t.span.start, t.span.end, 400);
         let sent =
             sent.start.max(t.span.start - before.len())..sent.end.min(t.span.end + after.len());
-        let event = event_for(text, sent, timexes, t, published);
+        if cache.as_ref().is_none_or(|(r, _)| *r != sent) {
+            cache = Some((sent.clone(), tokens(text, sent.clone())));
+        }
+        let toks = cache.as_ref().map(|(_, t)| t.as_slice()).unwrap_or(&[]);
+        let event = event_for(text, sent, toks, timexes, t, published);
         out.push(AnchoredEvent { timex: i, event });
     }
     out
 }
 
 fn lower(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.to_lowercase().replace('\u{2019}', "'")
 }
 
 /// Whether a token can be an event verb.
 fn is_verb(tokens: &[Token], i: usize) -> bool {
-    let w = lower(tokens[i].text);
-    if lexicon::NOT_VERBS.contains(&w.as_str())
-        || !tokens[i].text.starts_with(|c: char| c.is_lowercase())
-    {
+    let w = tokens[i].lower.as_str();
+    if lexicon::NOT_VERBS.contains(&w) || !tokens[i].text.starts_with(|c: char| c.is_lowercase()) {
         return false;
     }
-    if lexicon::IRREGULAR_PAST.contains(&w.as_str()) || lexicon::COMMON_VERBS.contains(&w.as_str())
-    {
+    if lexicon::IRREGULAR_PAST.contains(&w) || lexicon::COMMON_VERBS.contains(&w) {
         return true;
     }
     if w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed") {
@@ -191,17 +200,17 @@ fn is_verb(tokens: &[Token], i: usize) -> bool {
     }
     // A base form after a modal or "to": "will meet", "to take".
     if i > 0 {
-        let prev = lower(tokens[i - 1].text);
-        if lexicon::MODALS.contains(&prev.as_str()) || prev == "to" {
+        let prev = tokens[i - 1].lower.as_str();
+        if lexicon::MODALS.contains(&prev) || prev == "to" {
             return w.chars().all(|c| c.is_ascii_lowercase())
-                && !lexicon::FUNCTION_WORDS.contains(&w.as_str());
+                && !lexicon::FUNCTION_WORDS.contains(&w);
         }
     }
     false
 }
 
 fn is_event_noun(tokens: &[Token], i: usize) -> bool {
-    let w = lower(tokens[i].text);
+    let w = tokens[i].lower.as_str();
     let w = w.trim_end_matches("'s");
     lexicon::EVENT_NOUNS.contains(&w)
         || (w.ends_with('s') && lexicon::EVENT_NOUNS.contains(&&w[..w.len() - 1]))
@@ -263,12 +272,12 @@ fn clause(tokens: &[Token], at: usize) -> Range<usize> {
 fn event_for(
     text: &str,
     sent: Range<usize>,
+    toks: &[Token],
     timexes: &[Timex],
     t: &Timex,
     published: chrono::NaiveDate,
 ) -> EventInfo {
     let sentence = text.get(sent.clone()).unwrap_or("").trim().to_string();
-    let toks = tokens(text, sent.clone());
     // Tokens that belong to any timex are not triggers or names.
     // Timexes are ordered and disjoint: find the first that ends after the token.
     let in_timex = |tok: &Token| {
@@ -314,21 +323,21 @@ fn threatened_action(toks: &[Token], cl: &Range<usize>, at: usize) -> Option<usi
     let before_date = at.saturating_sub(1);
     let deadline = toks
         .get(before_date)
-        .is_some_and(|t| matches!(lower(t.text).as_str(), "by" | "before" | "until"))
-        || toks.get(at).is_some_and(|t| lower(t.text) == "by");
+        .is_some_and(|t| matches!(t.lower.as_str(), "by" | "before" | "until"))
+        || toks.get(at).is_some_and(|t| t.lower == "by");
     if !deadline {
         return None;
     }
     let _ = cl;
     for i in 0..at {
-        let w = lower(toks[i].text);
-        if !lexicon::THREAT_VERBS.contains(&w.as_str()) {
+        let w = toks[i].lower.as_str();
+        if !lexicon::THREAT_VERBS.contains(&w) {
             continue;
         }
         // The threatened action: the first verb after "threatens to", "warned it would", ...
         if let Some(k) = (i + 1..at.min(i + 6)).find(|&k| {
-            let prev = lower(toks[k - 1].text);
-            (prev == "to" || lexicon::MODALS.contains(&prev.as_str())) && is_verb(toks, k)
+            let prev = toks[k - 1].lower.as_str();
+            (prev == "to" || lexicon::MODALS.contains(&prev)) && is_verb(toks, k)
         }) {
             return Some(k);
         }
@@ -342,15 +351,15 @@ fn prefer_governing_verb(toks: &[Token], cl: &Range<usize>, trigger: usize, at: 
         return trigger;
     }
     for k in (cl.start.max(trigger.saturating_sub(4))..trigger).rev() {
-        let w = lower(toks[k].text);
+        let w = toks[k].lower.as_str();
         if matches!(toks[k].text, "," | ";" | ":" | "(" | ")")
-            || matches!(w.as_str(), "in" | "at" | "of" | "with")
+            || matches!(w, "in" | "at" | "of" | "with")
         {
             return trigger;
         }
         if is_verb(toks, k)
-            && !lexicon::LIGHT_VERBS.contains(&w.as_str())
-            && !lexicon::REPORTING_VERBS.contains(&w.as_str())
+            && !lexicon::LIGHT_VERBS.contains(&w)
+            && !lexicon::REPORTING_VERBS.contains(&w)
         {
             return k;
         }
@@ -360,7 +369,7 @@ fn prefer_governing_verb(toks: &[Token], cl: &Range<usize>, trigger: usize, at: 
 
 /// "The election was held in March": a light verb hands the event to the event noun before it.
 fn prefer_event_noun(toks: &[Token], cl: &Range<usize>, trigger: usize) -> usize {
-    if !lexicon::LIGHT_VERBS.contains(&lower(toks[trigger].text).as_str()) {
+    if !lexicon::LIGHT_VERBS.contains(&toks[trigger].lower.as_str()) {
         return trigger;
     }
     (cl.start.max(trigger.saturating_sub(6))..trigger)
@@ -395,7 +404,7 @@ fn nearest_trigger(
         // Event nouns are the best anchor of a date that modifies them; reporting verbs
         // ("said") are the weakest.
         let mut score = dist * 4;
-        if verb && lexicon::REPORTING_VERBS.contains(&lower(tok.text).as_str()) {
+        if verb && lexicon::REPORTING_VERBS.contains(&tok.lower.as_str()) {
             score += 40;
         }
         if noun {
@@ -416,9 +425,9 @@ fn phrase_around(
     in_timex: &dyn Fn(&Token) -> bool,
 ) -> String {
     let stop = |t: &Token| {
-        let w = lower(t.text);
+        let w = t.lower.as_str();
         matches!(t.text, "," | "." | ";" | ":" | "(" | ")" | "!" | "?" | "--")
-            || lexicon::PHRASE_STOPS.contains(&w.as_str())
+            || lexicon::PHRASE_STOPS.contains(&w)
             || in_timex(t)
     };
     let mut s = i;
@@ -430,7 +439,7 @@ fn phrase_around(
             && !stop(&toks[s - 1])
             && !is_verb(toks, s - 1)
             && !matches!(
-                lower(toks[s - 1].text).as_str(),
+                toks[s - 1].lower.as_str(),
                 "in" | "at" | "with" | "of" | "near"
             )
         {
@@ -439,7 +448,7 @@ fn phrase_around(
         // Then a complement: "tests at the North's Sohae satellite launching facility".
         if toks.get(e).is_some_and(|t| {
             matches!(
-                lower(t.text).as_str(),
+                t.lower.as_str(),
                 "of" | "at" | "in" | "with" | "on" | "between" | "against"
             )
         }) && !toks.get(e + 1).is_some_and(in_timex)
@@ -457,17 +466,17 @@ fn phrase_around(
         while e < cl.end && e < i + 7 && !stop(&toks[e]) {
             e += 1;
         }
-        if s > cl.start && lower(toks[s - 1].text) == "to" {
+        if s > cl.start && toks[s - 1].lower == "to" {
             s -= 1;
         }
-        if s > cl.start && lexicon::MODALS.contains(&lower(toks[s - 1].text).as_str()) {
+        if s > cl.start && lexicon::MODALS.contains(&toks[s - 1].lower.as_str()) {
             s -= 1;
         }
     }
     // No dangling preposition at the end: "summit in Singapore in" -> "summit in Singapore".
     while e > i + 1
         && matches!(
-            lower(toks[e - 1].text).as_str(),
+            toks[e - 1].lower.as_str(),
             "in" | "at" | "of" | "with" | "the" | "a" | "on"
         )
     {
@@ -491,7 +500,7 @@ fn participants(toks: &[Token], in_timex: &dyn Fn(&Token) -> bool) -> Vec<String
     while i < toks.len() {
         if !is_name(&toks[i])
             || in_timex(&toks[i])
-            || (i == 0 && lexicon::FUNCTION_WORDS.contains(&lower(toks[i].text).as_str()))
+            || (i == 0 && lexicon::FUNCTION_WORDS.contains(&toks[i].lower.as_str()))
         {
             i += 1;
             continue;
@@ -533,10 +542,7 @@ fn location(
 ) -> Option<String> {
     let mut loc = None;
     for i in cl.clone() {
-        if !matches!(
-            lower(toks[i].text).as_str(),
-            "in" | "at" | "near" | "outside"
-        ) {
+        if !matches!(toks[i].lower.as_str(), "in" | "at" | "near" | "outside") {
             continue;
         }
         let mut k = i + 1;
@@ -553,13 +559,13 @@ fn location(
                 if !run.is_empty() {
                     last_run = std::mem::take(&mut run);
                 }
-                let w = lower(t.text);
-                if !(matches!(w.as_str(), "the" | "a" | "its" | "their" | "his" | "her")
+                let w = t.lower.as_str();
+                if !(matches!(w, "the" | "a" | "its" | "their" | "his" | "her")
                     || w.chars().all(|c| c.is_alphabetic() || c == '-'))
                 {
                     break;
                 }
-                if is_verb(toks, k) || lexicon::PHRASE_STOPS.contains(&w.as_str()) {
+                if is_verb(toks, k) || lexicon::PHRASE_STOPS.contains(&w) {
                     break;
                 }
             }
@@ -586,7 +592,7 @@ fn modality(
     let near: Vec<String> = match trigger {
         Some(i) => toks[i.saturating_sub(4).max(cl.start)..i]
             .iter()
-            .map(|t| lower(t.text))
+            .map(|t| t.lower.clone())
             .collect(),
         None => Vec::new(),
     };
@@ -596,7 +602,7 @@ fn modality(
     {
         return Modality::Negated;
     }
-    let clause_words: Vec<String> = toks[cl.clone()].iter().map(|t| lower(t.text)).collect();
+    let clause_words: Vec<String> = toks[cl.clone()].iter().map(|t| t.lower.clone()).collect();
     if clause_words
         .iter()
         .any(|w| lexicon::THREAT_VERBS.contains(&w.as_str()) || w == "unless")
