@@ -1405,8 +1405,12 @@ fn p_ago(h: &Hit) -> Option<Vec<Found>> {
         }
     }
     let Some(n_i) = n_i else {
-        // "several years ago": a past reference without a number.
-        return h.one(Partial::Ref("PAST_REF"), None);
+        // "several years ago", "a few days later": a reference without a number.
+        let future = matches!(dir.as_str(), "later" | "after" | "from now" | "hence");
+        return h.one(
+            Partial::Ref(if future { "FUTURE_REF" } else { "PAST_REF" }),
+            None,
+        );
     };
     let (sign, from_previous) = match dir.as_str() {
         "ago" | "previously" => (-1, false),
@@ -1593,11 +1597,18 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
         (None, Some("this")) => YearRef::Shift(0),
         (None, Some(_)) => YearRef::Auto,
         (None, None) => {
+            // "summer", "winter" and "autumn" are seasons wherever they stand ("their summer
+            // offensive"); "spring" and "fall" are also verbs and nouns, so they need a
+            // temporal word before them.
             let prev = h.prev_word();
-            if !matches!(
-                prev.as_str(),
-                "in" | "during" | "since" | "until" | "by" | "this" | "next" | "last"
-            ) {
+            let ambiguous = matches!(season, Season::Spring | Season::Fall)
+                || h.get("s").is_some_and(|w| w.eq_ignore_ascii_case("fall"));
+            if ambiguous
+                && !matches!(
+                    prev.as_str(),
+                    "in" | "during" | "since" | "until" | "by" | "this" | "next" | "last"
+                )
+            {
                 return None;
             }
             YearRef::Auto
