@@ -1,25 +1,52 @@
 #!/usr/bin/env bash
-# Installs what the project needs on a fresh Debian machine, idempotently and quietly:
-# kcat (the outside Kafka client used in tests), Maven and a JRE for the test broker, the C
-# toolchain pieces that rdkafka's bundled librdkafka build needs, and rustfmt/clippy.
+# Installs what the project needs on a fresh Debian machine, idempotently and quietly (prints
+# nothing when all is there; apt-get runs only when something is missing):
+#   kcat                      the command-line Kafka client used by tests ($DATELINE_KCAT)
+#   maven, a Java runtime     the local test broker (scripts/kafka.sh fetches Kafka through Maven)
+#   build-essential, cmake, pkg-config, libssl-dev, zlib1g-dev, python3
+#                             rdkafka's bundled librdkafka build (features ssl + libz) and the
+#                             other native crates (cmake: aws-lc-sys)
+#   rustfmt, clippy           rustup components, for the format check and lints
+# (rdkafka's gssapi and curl features are off, so libsasl2-dev and libcurl are not needed.)
 set -euo pipefail
+
+has_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
 need=()
 command -v kcat >/dev/null || need+=(kcat)
 command -v mvn >/dev/null || need+=(maven)
 command -v java >/dev/null || need+=(default-jre-headless)
-command -v cc >/dev/null || need+=(build-essential)
+has_pkg build-essential || need+=(build-essential)
 command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
-[ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
-[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+has_pkg libssl-dev || need+=(libssl-dev)
+has_pkg zlib1g-dev || need+=(zlib1g-dev)
+command -v python3 >/dev/null || need+=(python3)
+
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  log=$(mktemp)
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq \
+      && "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
+        "${need[@]}"; } >"$log" 2>&1 </dev/null; then
+    tail -n 30 "$log" >&2
+    rm -f "$log"
+    echo "install-deps: apt-get failed" >&2
+    exit 1
+  fi
+  rm -f "$log"
 fi
+
 if command -v rustup >/dev/null; then
-  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt >/dev/null 2>&1
-  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy >/dev/null 2>&1
+  installed=$(rustup component list --installed 2>/dev/null || true)
+  for c in rustfmt clippy; do
+    grep -q "^$c" <<<"$installed" || rustup component add "$c" >/dev/null 2>&1 \
+      || { echo "install-deps: rustup component add $c failed" >&2; exit 1; }
+  done
+elif ! command -v cargo >/dev/null; then
+  echo "install-deps: no Rust toolchain (cargo) found; install one with rustup" >&2
+  exit 1
 fi
-exit 0
