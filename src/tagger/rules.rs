@@ -168,6 +168,7 @@ pub const NEGATIVES: &[&str] = &[
     "Prices fall as supply grows.",
     "Keep up the spring in your step.",
     "The second half was scoreless.",
+    "Three-quarters of the troops withdrew.",
 ];
 
 /// The rule table, in priority order.
@@ -1801,6 +1802,12 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     // "a week" alone is fine; "some day", "many years" are vague but still durations.
     // Reject "the 2 days" fragments of bigger numbers like "1,000 years" (comma before).
     if h.before().ends_with(',') && n_text.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    // "three-quarters of the troops" is a fraction, not nine months.
+    if unit == Unit::Quarter
+        && (h.get("t").is_some_and(|t| t.contains('-')) || h.next_word().eq_ignore_ascii_case("of"))
+    {
         return None;
     }
     // Ages ("a 6-year-old boy") are not durations in TimeML.
