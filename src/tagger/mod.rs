@@ -15,6 +15,7 @@ pub mod calendar;
 pub mod resolve;
 pub mod rules;
 pub mod value;
+pub mod words;
 
 use std::ops::Range;
 

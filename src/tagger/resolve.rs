@@ -224,40 +224,18 @@ const FUTURE_CUES: &[&str] = &[
     "tomorrow",
 ];
 
+static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);
+
+/// Past-tense cues besides the irregular past forms of [`super::words::IRREGULAR_PAST`].
 const PAST_CUES: &[&str] = &[
-    "said",
     "was",
     "were",
     "had",
     "did",
     "ago",
     "last",
-    "told",
     "announced",
     "reported",
-    "came",
-    "began",
-    "took",
-    "made",
-    "went",
-    "met",
-    "held",
-    "won",
-    "lost",
-    "left",
-    "became",
-    "fell",
-    "rose",
-    "gave",
-    "saw",
-    "got",
-    "found",
-    "paid",
-    "sold",
-    "led",
-    "ran",
-    "struck",
-    "hit",
     "killed",
     "earlier",
     "since",
@@ -301,7 +279,9 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         .collect();
     let is_future = |w: &str| FUTURE_CUES.contains(&w) || w.ends_with("'ll");
     let is_past = |w: &str| {
-        PAST_CUES.contains(&w) || (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
+        PAST_CUES.contains(&w)
+            || PAST_FORMS.contains(w)
+            || (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
     };
     // The nearest cue decides: scan outward from the expression.
     let n = words_left.len().max(words_right.len());
