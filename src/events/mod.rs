@@ -292,22 +292,22 @@ fn event_for(
         .iter()
         .position(|tok| tok.span.start >= t.span.end)
         .unwrap_or(toks.len());
-    let cl = clause(&toks, at.min(toks.len().saturating_sub(1)));
+    let cl = clause(toks, at.min(toks.len().saturating_sub(1)));
 
-    let trigger_idx = threatened_action(&toks, &cl, at)
-        .or_else(|| nearest_trigger(&toks, &cl, at, after, &in_timex))
-        .map(|i| prefer_event_noun(&toks, &cl, i))
-        .map(|i| prefer_governing_verb(&toks, &cl, i, at));
+    let trigger_idx = threatened_action(toks, &cl, at)
+        .or_else(|| nearest_trigger(toks, &cl, at, after, &in_timex))
+        .map(|i| prefer_event_noun(toks, &cl, i))
+        .map(|i| prefer_governing_verb(toks, &cl, i, at));
     let (trigger, phrase) = match trigger_idx {
         Some(i) => (
             toks[i].text.trim_end_matches("'s").to_string(),
-            phrase_around(text, &toks, i, &cl, &in_timex),
+            phrase_around(text, toks, i, &cl, &in_timex),
         ),
         None => (String::new(), String::new()),
     };
-    let participants = participants(&toks, &in_timex);
-    let location = location(&toks, &cl, &in_timex);
-    let modality = modality(text, &toks, &cl, trigger_idx, t, published);
+    let participants = participants(toks, &in_timex);
+    let location = location(toks, &cl, &in_timex);
+    let modality = modality(text, toks, &cl, trigger_idx, t, published);
     EventInfo {
         trigger,
         phrase,

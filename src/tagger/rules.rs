@@ -753,10 +753,10 @@ pub fn number(s: &str) -> Option<f64> {
             return Some(number(whole)? + 0.5);
         }
     }
-    if let Some((tens, ones)) = s.split_once(['-', ' ']) {
-        if let (Some(t), Some(o)) = (word(tens), word(ones)) {
-            return Some(t + o);
-        }
+    if let Some((tens, ones)) = s.split_once(['-', ' '])
+        && let (Some(t), Some(o)) = (word(tens), word(ones))
+    {
+        return Some(t + o);
     }
     word(&s)
 }
