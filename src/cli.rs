@@ -80,6 +80,8 @@ enum SchemaKind {
     Article,
     /// The timeline record.
     Record,
+    /// The dead letter: original key, value and headers plus the `dlq-*` headers.
+    DeadLetter,
 }
 
 /// Parses the process arguments and runs the command.
@@ -100,6 +102,7 @@ fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     let name = match args.which {
         SchemaKind::Article => "article",
         SchemaKind::Record => "record",
+        SchemaKind::DeadLetter => "dead-letter",
     };
     let all = crate::schemas::all();
     let (_, _, schema) = all

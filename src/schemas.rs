@@ -4,6 +4,7 @@
 //! Regenerate them with `scripts/gen-schemas.sh` (or `dateline schema NAME`).
 
 use crate::article::Article;
+use crate::pipeline::dlq::DeadLetterEnvelope;
 use crate::timeline::TimelineRecord;
 
 /// Every contract: its name (as given to `dateline schema`), its file under `docs/schemas/`,
@@ -19,6 +20,11 @@ pub fn all() -> Vec<(&'static str, &'static str, String)> {
             "record",
             "timeline-record.schema.json",
             render(schemars::schema_for!(TimelineRecord)),
+        ),
+        (
+            "dead-letter",
+            "dead-letter.schema.json",
+            render(schemars::schema_for!(DeadLetterEnvelope)),
         ),
     ]
 }
