@@ -6,18 +6,18 @@
 //! so does a missing client: kcat (`DATELINE_KCAT`) or Python's confluent-kafka
 //! (`scripts/install-deps.sh` installs both; `DATELINE_PYTHON` names the interpreter).
 
+mod common;
+use common::{Names, broker, create_topics, names};
+
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rdkafka::Message;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use dateline::pipeline::demo::read_committed;
@@ -29,73 +29,6 @@ const SEED_ID: &str = "yonhap-2019-12-17-dprk-sanctions";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The broker address, or `None` when broker tests are explicitly skipped.
-fn broker() -> Option<String> {
-    if std::env::var("DATELINE_SKIP_BROKER_TESTS").as_deref() == Ok("1") {
-        eprintln!("DATELINE_SKIP_BROKER_TESTS=1: skipping a real-broker test");
-        return None;
-    }
-    let servers =
-        std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".to_string());
-    let probe: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &servers)
-        .create()
-        .expect("creating a probe client");
-    if let Err(e) = probe.fetch_metadata(None, Duration::from_secs(10)) {
-        panic!(
-            "no Kafka broker at {servers} ({e}). Start one with `bash scripts/kafka.sh start`, \
-             point KAFKA_BOOTSTRAP_SERVERS at one, or set DATELINE_SKIP_BROKER_TESTS=1 to skip."
-        );
-    }
-    Some(servers)
-}
-
-/// Topic, group and transactional id names unique to this run.
-struct Names {
-    input: String,
-    output: String,
-    dlq: String,
-    group: String,
-    txn: String,
-}
-
-fn names(test: &str) -> Names {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let suffix = format!("{test}-{}-{nanos}", std::process::id());
-    Names {
-        input: format!("articles-{suffix}"),
-        output: format!("timeline-{suffix}"),
-        dlq: format!("articles-{suffix}.dlq"),
-        group: format!("group-{suffix}"),
-        txn: format!("txn-{suffix}"),
-    }
-}
-
-fn create_topics(brokers: &str, n: &Names) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
-    let topics = [
-        NewTopic::new(&n.input, 2, TopicReplication::Fixed(1)),
-        NewTopic::new(&n.output, 3, TopicReplication::Fixed(1)),
-        NewTopic::new(&n.dlq, 1, TopicReplication::Fixed(1)),
-    ];
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    for r in rt
-        .block_on(admin.create_topics(&topics, &AdminOptions::new()))
-        .expect("create_topics")
-    {
-        r.expect("topic created");
-    }
 }
 
 fn produce(brokers: &str, topic: &str, records: &[(&str, &[u8])]) {
@@ -264,7 +197,7 @@ fn examples_read_the_seed_timeline_in_order() {
     let Some(brokers) = broker() else { return };
     let want = expected_seed_records();
     let n = names("examples");
-    create_topics(&brokers, &n);
+    create_topics(&brokers, &n, 2);
     produce(
         &brokers,
         &n.input,

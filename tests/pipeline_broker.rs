@@ -5,16 +5,17 @@
 //! `DATELINE_SKIP_BROKER_TESTS=1` to skip them instead. Every test uses its own topics, group
 //! and transactional id, so they share one broker and run in parallel.
 
+mod common;
+use common::{Names, broker, create_topics, names};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rdkafka::Message;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
@@ -29,73 +30,6 @@ const INPUT_PARTITIONS: i32 = 3;
 const SEED: &str = include_str!("../config/samples/01-yonhap-dprk-sanctions.json");
 
 /// The broker address, or `None` when the tests are explicitly skipped. Panics, with
-/// instructions, when the broker cannot be reached.
-fn broker() -> Option<String> {
-    if std::env::var("DATELINE_SKIP_BROKER_TESTS").as_deref() == Ok("1") {
-        eprintln!("DATELINE_SKIP_BROKER_TESTS=1: skipping a real-broker test");
-        return None;
-    }
-    let servers =
-        std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".to_string());
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &servers)
-        .create()
-        .expect("creating a probe client");
-    if let Err(e) = consumer.fetch_metadata(None, Duration::from_secs(10)) {
-        panic!(
-            "no Kafka broker at {servers} ({e}). Start one with `bash scripts/kafka.sh start`, \
-             point KAFKA_BOOTSTRAP_SERVERS at one, or set DATELINE_SKIP_BROKER_TESTS=1 to skip."
-        );
-    }
-    Some(servers)
-}
-
-/// Names unique to one test run, so tests can share a broker.
-struct Names {
-    input: String,
-    output: String,
-    dlq: String,
-    group: String,
-    txn: String,
-}
-
-fn names(test: &str) -> Names {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let suffix = format!("{test}-{}-{nanos}", std::process::id());
-    Names {
-        input: format!("articles-{suffix}"),
-        output: format!("timeline-{suffix}"),
-        dlq: format!("articles-{suffix}.dlq"),
-        group: format!("group-{suffix}"),
-        txn: format!("txn-{suffix}"),
-    }
-}
-
-fn create_topics(brokers: &str, n: &Names) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
-    let topics = [
-        NewTopic::new(&n.input, INPUT_PARTITIONS, TopicReplication::Fixed(1)),
-        NewTopic::new(&n.output, 3, TopicReplication::Fixed(1)),
-        NewTopic::new(&n.dlq, 1, TopicReplication::Fixed(1)),
-    ];
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let results = rt
-        .block_on(admin.create_topics(&topics, &AdminOptions::new()))
-        .expect("create_topics");
-    for r in results {
-        r.expect("topic created");
-    }
-}
-
 /// Produces `(key, value)` pairs; returns the number produced.
 fn produce(brokers: &str, topic: &str, records: &[(String, Option<Vec<u8>>)]) {
     let producer: BaseProducer = ClientConfig::new()
@@ -385,7 +319,7 @@ fn read_timelines(brokers: &str, topic: &str) -> BTreeMap<String, Vec<TimelineRe
 fn seed_article_records_in_order_readable_by_kcat() {
     let Some(brokers) = broker() else { return };
     let n = names("seed");
-    create_topics(&brokers, &n);
+    create_topics(&brokers, &n, INPUT_PARTITIONS);
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = write_config(dir.path(), &brokers, &n, port, 100);
@@ -462,7 +396,7 @@ fn seed_article_records_in_order_readable_by_kcat() {
 fn mixed_input_accounts_for_every_offset_and_metrics_agree() {
     let Some(brokers) = broker() else { return };
     let n = names("mixed");
-    create_topics(&brokers, &n);
+    create_topics(&brokers, &n, INPUT_PARTITIONS);
     let kinds = [
         "empty",
         "invalid_utf8",
@@ -571,7 +505,7 @@ fn mixed_input_accounts_for_every_offset_and_metrics_agree() {
 fn sigkill_mid_stream_three_times_still_exactly_once() {
     let Some(brokers) = broker() else { return };
     let n = names("kill");
-    create_topics(&brokers, &n);
+    create_topics(&brokers, &n, INPUT_PARTITIONS);
     let inputs: Vec<(String, Option<Vec<u8>>)> = (0..1500)
         .map(|i| (format!("art-{i}"), Some(article_json(i).into_bytes())))
         .collect();
@@ -612,7 +546,7 @@ fn sigkill_mid_stream_three_times_still_exactly_once() {
 fn sigterm_mid_stream_exits_zero_and_restart_has_no_duplicates() {
     let Some(brokers) = broker() else { return };
     let n = names("term");
-    create_topics(&brokers, &n);
+    create_topics(&brokers, &n, INPUT_PARTITIONS);
     let inputs: Vec<(String, Option<Vec<u8>>)> = (0..1500)
         .map(|i| (format!("art-{i}"), Some(article_json(i).into_bytes())))
         .collect();
