@@ -18,12 +18,13 @@ use std::time::{Duration, Instant};
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use dateline::article::{self, Fallback};
 use dateline::pipeline::demo::read_committed;
+use dateline::pipeline::sink::header;
 use dateline::timeline::{self, TimelineRecord};
 
 const INPUT_PARTITIONS: i32 = 3;
@@ -266,14 +267,6 @@ fn wait_progress(brokers: &str, n: &Names, svc: &mut Service, at_least: i64) -> 
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn header<'a>(m: &'a OwnedMessage, key: &str) -> Option<&'a str> {
-    m.headers()?
-        .iter()
-        .find(|h| h.key == key)
-        .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok())
 }
 
 fn deadline() -> Instant {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
-use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -15,16 +15,9 @@ use dateline::article::{self, Fallback};
 use dateline::config::{Config, Guarantee};
 use dateline::pipeline::demo::read_committed;
 use dateline::pipeline::shutdown;
+use dateline::pipeline::sink::header;
 use dateline::pipeline::status::PipelineStatus;
 use dateline::timeline::{self, TimelineRecord};
-
-fn header<'a>(m: &'a OwnedMessage, key: &str) -> Option<&'a str> {
-    m.headers()?
-        .iter()
-        .find(|h| h.key == key)
-        .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok())
-}
 
 /// One input: key, value, and the dead-letter kind it must produce (None: an article).
 struct Input {

@@ -16,7 +16,7 @@ use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
@@ -277,14 +277,6 @@ impl rdkafka::ClientContext for ReaderContext {
 
 impl rdkafka::consumer::ConsumerContext for ReaderContext {}
 
-fn header<'a>(m: &'a OwnedMessage, key: &str) -> Option<&'a str> {
-    m.headers()?
-        .iter()
-        .find(|h| h.key == key)
-        .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok())
-}
-
 fn print_report(
     out: &mut impl Write,
     records: &[OwnedMessage],
@@ -337,18 +329,18 @@ fn print_report(
         writeln!(
             out,
             "  from {}/{}/{}: {} ({})",
-            header(m, "dlq-source-topic").unwrap_or("?"),
-            header(m, "dlq-source-partition").unwrap_or("?"),
-            header(m, "dlq-source-offset").unwrap_or("?"),
-            header(m, "dlq-error-kind").unwrap_or("?"),
-            header(m, "dlq-error-message").unwrap_or("?"),
+            super::sink::header(m, "dlq-source-topic").unwrap_or("?"),
+            super::sink::header(m, "dlq-source-partition").unwrap_or("?"),
+            super::sink::header(m, "dlq-source-offset").unwrap_or("?"),
+            super::sink::header(m, "dlq-error-kind").unwrap_or("?"),
+            super::sink::header(m, "dlq-error-message").unwrap_or("?"),
         )?;
         let value = m.payload().map(String::from_utf8_lossy).unwrap_or_default();
         writeln!(
             out,
             "    key {:?}, original headers kept: feed={}, value {:?}",
             m.key().map(String::from_utf8_lossy).unwrap_or_default(),
-            header(m, "feed").unwrap_or("(missing)"),
+            super::sink::header(m, "feed").unwrap_or("(missing)"),
             value
         )?;
     }
