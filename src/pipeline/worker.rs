@@ -93,6 +93,15 @@ impl WorkerPool {
 /// Decodes and extracts one input record. Never panics: a panic inside extraction becomes an
 /// `extract_panic` dead letter instead of a crash loop on the same offset.
 pub fn process(message: &OwnedMessage, limit: usize) -> Outcome {
+    // One span per message, so every event logged while it is processed names its position.
+    // Synchronous code on a worker thread: the guard is never held across an `.await`.
+    let _span = tracing::info_span!(
+        "message",
+        topic = message.topic(),
+        partition = message.partition(),
+        offset = message.offset()
+    )
+    .entered();
     let fallback = Fallback {
         id: format!(
             "{}/{}/{}",
