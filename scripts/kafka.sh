@@ -140,6 +140,9 @@ transaction.state.log.num.partitions=4
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# Test data carries old record timestamps (articles from 2019, fixed test clocks): time-based
+# retention would delete it mid-test, so a test broker keeps everything.
+log.retention.ms=-1
 num.network.threads=2
 num.io.threads=4
 PROPS

@@ -23,8 +23,9 @@
 //!
 //! ## Rebalances
 //! No transaction is open while the consumer polls, and librdkafka runs rebalance callbacks only
-//! inside poll: partitions are only given up between transactions. A batch collected across a
-//! rebalance is discarded and the consumer rewound ([`source`] explains why this is enough).
+//! inside poll: partitions are only given up between transactions. What was collected before a
+//! rebalance is dropped as the rebalance is seen, and only messages valid under the new
+//! assignment are processed ([`source`] explains why no seek is needed).
 //!
 //! ## Shutdown
 //! [`shutdown::Shutdown`] is checked between polls. Collection stops, the batch in hand is
@@ -88,18 +89,6 @@ pub fn run(
                 return Ok(());
             }
             let batch = source.poll_batch(config.batch.max_records, max_wait, &shutdown)?;
-            if batch.rebalanced {
-                if !batch.messages.is_empty() {
-                    BatchRewound {
-                        reason: "rebalance",
-                        inputs: batch.messages.len(),
-                        error: None,
-                    }
-                    .emit();
-                    source.rewind()?;
-                }
-                continue;
-            }
             if batch.messages.is_empty() {
                 continue;
             }

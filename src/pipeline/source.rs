@@ -6,9 +6,13 @@
 //! given up between transactions, after the previous batch was committed or aborted. What a
 //! rebalance can hit is the batch being collected: its records may belong to partitions that are
 //! now someone else's, or will be fetched again from the committed offsets. [`SourceContext`]
-//! counts rebalance events; if the count changes while a batch is collected, the batch is
-//! discarded (nothing of it was produced) and the consumer is rewound to the committed offsets of
-//! whatever it holds now. This is correct for both the eager and the cooperative protocol.
+//! counts rebalance events, and the count is read after every poll. When it changed, the
+//! rebalance ran inside that poll, and what was collected before it is dropped (nothing of it was
+//! produced): under the eager protocol (the default) all of it, since every partition restarts
+//! from its committed offset when assigned again; under the cooperative protocol only the
+//! messages of revoked partitions, since kept partitions keep their positions. A message returned
+//! by that poll or later was fetched under the new assignment and is kept, so no seek is needed
+//! (a seek is still used to rewind after an aborted transaction).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -108,7 +112,8 @@ fn describe(tpl: &TopicPartitionList) -> String {
 pub struct Batch {
     /// Messages in poll order (so in offset order within each partition).
     pub messages: Vec<OwnedMessage>,
-    /// A rebalance happened while collecting: the batch must be discarded.
+    /// A rebalance happened while collecting; the messages collected before it were dropped
+    /// (they are read again), and the batch holds only messages valid under the new assignment.
     pub rebalanced: bool,
 }
 
@@ -133,6 +138,8 @@ pub struct Source {
     consumer: BaseConsumer<SourceContext>,
     /// Where to start a partition that has no committed offset (`auto.offset.reset`).
     reset_to_end: bool,
+    /// The group uses the cooperative protocol (`partition.assignment.strategy`).
+    cooperative: bool,
 }
 
 impl Source {
@@ -158,6 +165,9 @@ impl Source {
             client.get("auto.offset.reset"),
             Some("latest" | "end" | "largest")
         );
+        let cooperative = client
+            .get("partition.assignment.strategy")
+            .is_some_and(|s| s.contains("cooperative"));
         let context = SourceContext {
             rebalances: AtomicU64::new(0),
             status,
@@ -179,6 +189,7 @@ impl Source {
         Ok(Source {
             consumer,
             reset_to_end,
+            cooperative,
         })
     }
 
@@ -190,7 +201,7 @@ impl Source {
         max_wait: Duration,
         shutdown: &Shutdown,
     ) -> Result<Batch, PipelineError> {
-        let generation = self.consumer.context().rebalances.load(Ordering::Acquire);
+        let mut generation = self.consumer.context().rebalances.load(Ordering::Acquire);
         let mut batch = Batch::default();
         let mut deadline: Option<Instant> = None;
         while batch.messages.len() < max_records && !shutdown.is_shutdown() {
@@ -204,14 +215,20 @@ impl Source {
                 }
                 None => POLL_SLICE,
             };
-            match self.consumer.poll(slice) {
-                None => {
-                    if deadline.is_none() && self.rebalanced_since(generation) {
-                        // Nothing collected yet: report the rebalance so readiness and the
-                        // caller's rewind happen without waiting for data.
-                        break;
-                    }
-                }
+            let polled = self.consumer.poll(slice);
+            if self.rebalanced_since(generation) {
+                // The rebalance ran inside this poll. What was collected before it is given up:
+                // under the eager protocol every partition restarts from its committed offset
+                // when assigned again (so those records come back); under the cooperative
+                // protocol only revoked partitions change hands, and their records are dropped
+                // while those of kept partitions stay. A message this poll returned was fetched
+                // under the new assignment. No seek is needed either way.
+                generation = self.consumer.context().rebalances.load(Ordering::Acquire);
+                self.drop_after_rebalance(&mut batch.messages);
+                batch.rebalanced = true;
+            }
+            match polled {
+                None => {}
                 Some(Ok(message)) => {
                     batch.messages.push(message.detach());
                     deadline.get_or_insert_with(|| Instant::now() + max_wait);
@@ -227,8 +244,21 @@ impl Source {
                 },
             }
         }
-        batch.rebalanced = self.rebalanced_since(generation);
         Ok(batch)
+    }
+
+    /// Drops the collected messages that a rebalance invalidated (see [`Source::poll_batch`]).
+    fn drop_after_rebalance(&self, messages: &mut Vec<OwnedMessage>) {
+        if !self.cooperative {
+            messages.clear();
+            return;
+        }
+        match self.consumer.assignment() {
+            Ok(owned) => {
+                messages.retain(|m| owned.find_partition(m.topic(), m.partition()).is_some())
+            }
+            Err(_) => messages.clear(),
+        }
     }
 
     fn rebalanced_since(&self, generation: u64) -> bool {

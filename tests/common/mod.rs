@@ -53,15 +53,19 @@ pub fn names(test: &str) -> Names {
     }
 }
 
+/// Creates the run's topics. Retention is off: test records carry old timestamps (the seed is
+/// from 2019), and a broker's time-based retention would delete them mid-test (seen as
+/// "offset out of range" and a stalled consumer group).
 pub fn create_topics(brokers: &str, n: &Names, input_partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
         .unwrap();
     let topics = [
-        NewTopic::new(&n.input, input_partitions, TopicReplication::Fixed(1)),
-        NewTopic::new(&n.output, 3, TopicReplication::Fixed(1)),
-        NewTopic::new(&n.dlq, 1, TopicReplication::Fixed(1)),
+        NewTopic::new(&n.input, input_partitions, TopicReplication::Fixed(1))
+            .set("retention.ms", "-1"),
+        NewTopic::new(&n.output, 3, TopicReplication::Fixed(1)).set("retention.ms", "-1"),
+        NewTopic::new(&n.dlq, 1, TopicReplication::Fixed(1)).set("retention.ms", "-1"),
     ];
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
