@@ -35,6 +35,8 @@ enum Command {
     Run(crate::service::RunArgs),
     /// Run the pipeline on an in-process Kafka cluster with bundled sample articles.
     Demo(crate::service::DemoArgs),
+    /// Reprocess a range of the input topic into a topic of its own (same input, same output).
+    Replay(crate::service::ReplayArgs),
     /// Print the temporal expressions (TIMEX3) of articles, one JSON object per line.
     Tag(ExtractArgs),
     /// Print the JSON Schema of a contract.
@@ -94,6 +96,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Eval(args) => crate::timeml::cli::eval(args),
         Command::Run(args) => crate::service::run(args),
         Command::Demo(args) => crate::service::demo(args),
+        Command::Replay(args) => crate::service::replay(args),
         Command::Schema(args) => schema(args),
     }
 }

@@ -9,7 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::timeline::keys::TimelineKind;
+use crate::timeline::store::Ordering as StoreOrdering;
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
@@ -98,6 +101,9 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// Cross-article timelines: keys, merging, ordering, state.
+    #[serde(default)]
+    pub timelines: TimelinesConfig,
 }
 
 /// Kafka connection, consumer group and delivery guarantee.
@@ -357,6 +363,103 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Cross-article timelines: the timeline stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelinesConfig {
+    /// Run the timeline stage (and publish article records to the events topic for it).
+    /// Example: `true`.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Which timelines each event goes to: `global` (one per input topic, key
+    /// `topic:<input>`) and `entity` (one per participant or place, key from the alias table).
+    /// Example: `["global", "entity"]`.
+    #[serde(default = "default_timeline_kinds")]
+    pub kinds: Vec<TimelineKind>,
+    /// Extra alias table (TOML, the format of `config/aliases.toml`), layered over the built-in
+    /// one; its entries win. Example: `"/etc/dateline/aliases.toml"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<PathBuf>,
+    /// `immediate`: publish every change at once. `watermark`: release entries per timeline in
+    /// date order once the watermark passes them; late changes go to the late topic.
+    #[serde(default)]
+    pub ordering: StoreOrdering,
+    /// Watermark mode: how far the watermark trails the latest publication time seen, in
+    /// milliseconds. Example: `86400000` (one day).
+    #[serde(default = "default_allowed_lateness_ms")]
+    pub allowed_lateness_ms: u64,
+    /// Topic the timeline entries are written to, keyed by timeline. Example: `"timelines"`.
+    #[serde(default = "default_timelines_output")]
+    pub output: String,
+    /// Internal topic from the extraction stage to the timeline stage, keyed by timeline.
+    /// Unset means `<topics.input>.events`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_topic: Option<String>,
+    /// Topic of late changes (watermark mode). Unset means `<timelines.output>.late`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_topic: Option<String>,
+    /// Compacted changelog of the timeline state. Unset means `<kafka.group_id>.timelines.changelog`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changelog_topic: Option<String>,
+    /// Partitions of the events and changelog topics when dateline creates them; `0` means as
+    /// many as the input topic. They bound how many instances share the timeline work.
+    #[serde(default)]
+    pub partitions: i32,
+}
+
+impl TimelinesConfig {
+    /// The internal events topic.
+    pub fn events_topic(&self, topics: &TopicsConfig) -> String {
+        self.events_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}.events", topics.input))
+    }
+
+    /// The late topic.
+    pub fn late_topic(&self) -> String {
+        self.late_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}.late", self.output))
+    }
+
+    /// The changelog topic.
+    pub fn changelog_topic(&self, kafka: &KafkaConfig) -> String {
+        self.changelog_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}.timelines.changelog", kafka.group_id))
+    }
+}
+
+impl Default for TimelinesConfig {
+    fn default() -> Self {
+        TimelinesConfig {
+            enabled: true,
+            kinds: default_timeline_kinds(),
+            aliases: None,
+            ordering: StoreOrdering::default(),
+            allowed_lateness_ms: default_allowed_lateness_ms(),
+            output: default_timelines_output(),
+            events_topic: None,
+            late_topic: None,
+            changelog_topic: None,
+            partitions: 0,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_timeline_kinds() -> Vec<TimelineKind> {
+    vec![TimelineKind::Global, TimelineKind::Entity]
+}
+fn default_allowed_lateness_ms() -> u64 {
+    86_400_000
+}
+fn default_timelines_output() -> String {
+    "timelines".to_string()
+}
+
 /// Values given on the command line; they override every other layer.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Overrides {
@@ -535,6 +638,46 @@ impl Config {
                 "pipeline.shutdown_timeout_ms",
                 "must be at least 1",
             ));
+        }
+        if self.timelines.enabled {
+            let t = &self.timelines;
+            let events = t.events_topic(&self.topics);
+            let late = t.late_topic();
+            let changelog = t.changelog_topic(&self.kafka);
+            let named = [
+                ("timelines.output", t.output.as_str()),
+                ("timelines.events_topic", events.as_str()),
+                ("timelines.late_topic", late.as_str()),
+                ("timelines.changelog_topic", changelog.as_str()),
+            ];
+            let taken = [
+                self.topics.input.as_str(),
+                self.topics.output.as_str(),
+                dlq.as_str(),
+            ];
+            for (i, (key, topic)) in named.iter().enumerate() {
+                if topic.trim().is_empty() {
+                    return Err(ConfigError::invalid(key, "must not be empty"));
+                }
+                if taken.contains(topic) || named[..i].iter().any(|(_, t)| t == topic) {
+                    return Err(ConfigError::invalid(
+                        key,
+                        format!("topic {topic:?} is already used for another purpose"),
+                    ));
+                }
+            }
+            if t.kinds.is_empty() {
+                return Err(ConfigError::invalid(
+                    "timelines.kinds",
+                    "must name at least one kind (or set timelines.enabled = false)",
+                ));
+            }
+            if t.partitions < 0 {
+                return Err(ConfigError::invalid(
+                    "timelines.partitions",
+                    "must be 0 (as many as the input topic) or more",
+                ));
+            }
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::invalid("log.level", e.to_string()));

@@ -17,6 +17,7 @@ use crate::http::{self, AppState};
 use crate::pipeline::shutdown::{self, Shutdown};
 use crate::pipeline::status::PipelineStatus;
 use crate::telemetry;
+use crate::timeline::store::SharedStore;
 
 /// Arguments of `dateline run`.
 #[derive(Debug, clap::Args)]
@@ -148,6 +149,19 @@ async fn wait_for_signal() {
 pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let metrics = telemetry::metrics()?;
     let status = Arc::new(PipelineStatus::default());
+    let timeline_status = Arc::new(PipelineStatus::default());
+    let store = Arc::new(SharedStore::new(config.timelines.ordering));
+    // The stages stop on the caller's shutdown or when their peer fails.
+    let (stopper, inner) = shutdown::channel();
+    let stopper = Arc::new(stopper);
+    let forward = {
+        let mut outer = shutdown.clone();
+        let stopper = Arc::clone(&stopper);
+        tokio::spawn(async move {
+            outer.recv().await;
+            stopper.trigger();
+        })
+    };
     let listener = http::bind(config.http.address)
         .await
         .with_context(|| format!("binding http.address {}", config.http.address))?;
@@ -162,15 +176,48 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     ));
     let timeout = Duration::from_millis(config.pipeline.shutdown_timeout_ms);
     let pipeline = {
-        let shutdown = shutdown.clone();
+        let shutdown = inner.clone();
         let status = Arc::clone(&status);
+        let config = config.clone();
         tokio::task::spawn_blocking(move || crate::pipeline::run(&config, shutdown, status))
     };
-    tokio::pin!(pipeline);
+    let timelines = if config.timelines.enabled {
+        let shutdown = inner.clone();
+        let status = Arc::clone(&timeline_status);
+        let store = Arc::clone(&store);
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::pipeline::timelines::run(&config, shutdown, status, store)
+        })
+    } else {
+        tokio::task::spawn_blocking(|| Ok(()))
+    };
+    // Both stages run until shutdown; either one failing stops the process (its peer is asked
+    // to stop too, and gets the shutdown timeout to commit).
+    let both = async {
+        let (a, b) = tokio::join!(
+            async {
+                let r = pipeline.await;
+                if !matches!(r, Ok(Ok(()))) {
+                    stopper.trigger();
+                }
+                r
+            },
+            async {
+                let r = timelines.await;
+                if !matches!(r, Ok(Ok(()))) {
+                    stopper.trigger();
+                }
+                r
+            }
+        );
+        (a, b)
+    };
+    tokio::pin!(both);
     let mut stop = shutdown.clone();
-    let result = tokio::select! {
-        joined = &mut pipeline => joined,
-        _ = stop.recv() => match tokio::time::timeout(timeout, &mut pipeline).await {
+    let (a, b) = tokio::select! {
+        joined = &mut both => joined,
+        _ = stop.recv() => match tokio::time::timeout(timeout, &mut both).await {
             Ok(joined) => joined,
             Err(_) => {
                 http.abort();
@@ -179,7 +226,9 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         },
     };
     http.abort();
-    result.context("the pipeline thread panicked")??;
+    forward.abort();
+    a.context("the pipeline thread panicked")??;
+    b.context("the timeline stage thread panicked")??;
     Ok(())
 }
 
@@ -192,5 +241,94 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     crate::pipeline::demo::run(&mut out, Duration::from_secs(args.timeout_secs))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `dateline replay`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("start").required(true).args(["from_beginning", "from_timestamp"])))]
+pub struct ReplayArgs {
+    /// TOML configuration file (brokers, input topic, timeline settings), as for `run`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Kafka bootstrap servers (`kafka.brokers`).
+    #[arg(long)]
+    brokers: Option<String>,
+    /// Input topic to replay (`topics.input`).
+    #[arg(long)]
+    input_topic: Option<String>,
+    /// Start at the first offset of every partition.
+    #[arg(long)]
+    from_beginning: bool,
+    /// Start at the first record at or after this time (RFC 3339, or milliseconds since the
+    /// epoch); the offsets come from the broker.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    from_timestamp: Option<chrono::DateTime<chrono::Utc>>,
+    /// Stop before the first record at or after this time; default: the partitions' ends when
+    /// the replay starts.
+    #[arg(long, value_name = "T2", value_parser = parse_time)]
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    /// The replay's own consumer group (records the replayed range; never the live group).
+    #[arg(long)]
+    group: String,
+    /// Topic the timeline entries are written to (late changes: `<output>.late`).
+    #[arg(long)]
+    output: String,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Log filter (`log.level`).
+    #[arg(long, default_value = "warn")]
+    log_level: String,
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return chrono::DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| format!("{ms} is out of range"));
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("expected RFC 3339 (2019-12-17T00:00:00Z) or epoch milliseconds: {e}"))
+}
+
+/// Replays a range of the input topic into a topic of its own and prints a summary.
+pub fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides {
+        brokers: args.brokers.clone(),
+        input_topic: args.input_topic.clone(),
+        ..Overrides::default()
+    };
+    let config = Config::load(args.config.as_deref(), &overrides)?;
+    telemetry::init_logging(&crate::config::LogConfig {
+        format: LogFormat::Pretty,
+        level: args.log_level.clone(),
+    })?;
+    let options = crate::pipeline::replay::ReplayOptions {
+        start: match args.from_timestamp {
+            Some(t) => crate::pipeline::replay::Start::Timestamp(t),
+            None => crate::pipeline::replay::Start::Beginning,
+        },
+        to: args.to,
+        group: args.group,
+        output: args.output,
+        progress: !args.quiet,
+    };
+    let started = std::time::Instant::now();
+    let summary = crate::pipeline::replay::run(&config, &options)?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "replayed {} inputs ({} articles, {} not articles) in {:.1} s: {} records, {} entry versions to {}, {} late, {} entries",
+        summary.inputs,
+        summary.articles,
+        summary.poison,
+        secs,
+        summary.records,
+        summary.entries_published,
+        options.output,
+        summary.late,
+        summary.entries
+    );
+    println!("{}", serde_json::to_string(&summary)?);
     Ok(ExitCode::SUCCESS)
 }

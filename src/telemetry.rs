@@ -25,6 +25,18 @@ pub const TRANSACTION_COMMIT_SECONDS: &str = "dateline_transaction_commit_second
 pub const TRANSACTIONS_ABORTED: &str = "dateline_transactions_aborted_total";
 /// High watermark minus consumer position, labelled by `partition`.
 pub const CONSUMER_LAG: &str = "dateline_consumer_lag_messages";
+/// Counter: events-topic records folded into timelines.
+pub const TIMELINE_EVENTS_CONSUMED: &str = "dateline_timeline_events_consumed_total";
+/// Counter: timeline entry versions published to the output topic.
+pub const TIMELINE_ENTRIES_PRODUCED: &str = "dateline_timeline_entries_produced_total";
+/// Counter: late changes published to the late topic (watermark mode).
+pub const TIMELINE_LATE: &str = "dateline_timeline_late_total";
+/// Counter: unreadable events-topic records skipped.
+pub const TIMELINE_SKIPPED: &str = "dateline_timeline_skipped_total";
+/// Counter: changelog records read back while restoring state.
+pub const TIMELINE_RESTORED: &str = "dateline_timeline_restored_records_total";
+/// Gauge: timeline entries held by this instance.
+pub const TIMELINE_ENTRIES: &str = "dateline_timeline_entries";
 
 /// Histogram buckets of the `_seconds` metrics: 100 µs to 30 s.
 const SECONDS_BUCKETS: &[f64] = &[

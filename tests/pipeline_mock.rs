@@ -108,6 +108,8 @@ fn run_on_mock(guarantee: Guarantee) {
     config.kafka.guarantee = guarantee;
     config.topics.input = input.into();
     config.topics.output = output.into();
+    // The mock cluster cannot create topics; the timeline stage is covered by the broker tests.
+    config.timelines.enabled = false;
     config.batch.max_records = 4;
     config.batch.max_ms = 20;
     config.pipeline.max_message_bytes = 4096;

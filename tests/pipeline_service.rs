@@ -36,6 +36,13 @@ async fn serves_health_readiness_metrics_and_stops_on_trigger() {
     cluster.create_topic("svc-in", 2, 1).unwrap();
     cluster.create_topic("svc-out", 1, 1).unwrap();
     cluster.create_topic("svc-in.dlq", 1, 1).unwrap();
+    // The mock cluster has no CreateTopics: the timeline stage's topics are made here.
+    cluster.create_topic("svc-in.events", 2, 1).unwrap();
+    cluster
+        .create_topic("svc.timelines.changelog", 2, 1)
+        .unwrap();
+    cluster.create_topic("timelines", 1, 1).unwrap();
+    cluster.create_topic("timelines.late", 1, 1).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -25,6 +25,7 @@ use crate::config::{Config, Guarantee};
 use crate::pipeline::shutdown;
 use crate::pipeline::status::PipelineStatus;
 use crate::timeline::TimelineRecord;
+use crate::timeline::store::SharedStore;
 
 /// One bundled sample input.
 #[derive(Debug, Clone, Copy)]
@@ -99,7 +100,16 @@ pub fn run(out: &mut impl Write, timeout: Duration) -> Result<(), DemoError> {
     let cluster = MockCluster::new(1).map_err(kafka("starting the mock cluster"))?;
     let brokers = cluster.bootstrap_servers();
     let (input, output, dlq) = ("articles", "timeline", "articles.dlq");
-    for (topic, partitions) in [(input, 3), (output, 3), (dlq, 1)] {
+    // The mock cluster has no CreateTopics, so the timeline stage's topics are made here.
+    for (topic, partitions) in [
+        (input, 3),
+        (output, 3),
+        (dlq, 1),
+        (EVENTS, 3),
+        (CHANGELOG, 3),
+        (TIMELINES, 3),
+        (LATE, 1),
+    ] {
         cluster
             .create_topic(topic, partitions, 1)
             .map_err(kafka("creating topics"))?;
@@ -136,32 +146,126 @@ pub fn run(out: &mut impl Write, timeout: Duration) -> Result<(), DemoError> {
     config.topics.dlq = Some(dlq.into());
     config.batch.max_ms = 50;
 
+    config.timelines.events_topic = Some(EVENTS.into());
+    config.timelines.changelog_topic = Some(CHANGELOG.into());
+    config.timelines.output = TIMELINES.into();
+    config.timelines.late_topic = Some(LATE.into());
+
     let status = Arc::new(PipelineStatus::default());
+    let timeline_status = Arc::new(PipelineStatus::default());
+    let store = Arc::new(SharedStore::new(config.timelines.ordering));
     let (trigger, listener) = shutdown::channel();
     let pipeline = {
         let status = Arc::clone(&status);
         let config = config.clone();
+        let listener = listener.clone();
         std::thread::spawn(move || crate::pipeline::run(&config, listener, status))
+    };
+    let stage = {
+        let status = Arc::clone(&timeline_status);
+        let config = config.clone();
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            crate::pipeline::timelines::run(&config, listener, status, store)
+        })
     };
     let deadline = Instant::now() + timeout;
     while status.committed_inputs() < inputs as u64 && Instant::now() < deadline {
-        if pipeline.is_finished() {
+        if pipeline.is_finished() || stage.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Every article is committed; the timeline stage has as many events to fold as the events
+    // topic holds.
+    let events = if status.committed_inputs() >= inputs as u64 {
+        read_committed(&brokers, EVENTS, deadline)?.len() as u64
+    } else {
+        u64::MAX
+    };
+    while timeline_status.committed_inputs() < events && Instant::now() < deadline {
+        if stage.is_finished() {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     trigger.trigger();
     pipeline.join().map_err(|_| DemoError::Panicked)??;
-    if status.committed_inputs() < inputs as u64 {
+    stage.join().map_err(|_| DemoError::Panicked)??;
+    if status.committed_inputs() < inputs as u64 || timeline_status.committed_inputs() < events {
         return Err(DemoError::Timeout(format!(
-            "{} of {inputs} inputs committed after {timeout:?}",
-            status.committed_inputs()
+            "{} of {inputs} inputs and {} of {events} events committed after {timeout:?}",
+            status.committed_inputs(),
+            timeline_status.committed_inputs()
         )));
     }
 
     let records = read_committed(&brokers, output, deadline)?;
     let letters = read_committed(&brokers, dlq, deadline)?;
     print_report(out, &records, &letters)?;
+    let entries = read_committed(&brokers, TIMELINES, deadline)?;
+    print_timelines(out, &entries, &store)?;
+    Ok(())
+}
+
+/// The demo's timeline-stage topics.
+const EVENTS: &str = "articles.events";
+const CHANGELOG: &str = "dateline-demo.timelines.changelog";
+const TIMELINES: &str = "timelines";
+const LATE: &str = "timelines.late";
+
+/// Prints the entity timelines with more than one entry or source: the latest version of each
+/// entry, in date order, as read back from the timelines topic.
+fn print_timelines(
+    out: &mut impl Write,
+    entries: &[OwnedMessage],
+    store: &SharedStore,
+) -> Result<(), DemoError> {
+    use crate::timeline::{TimelineEntry, TimelineView};
+    let mut latest: BTreeMap<(String, String), TimelineEntry> = BTreeMap::new();
+    for m in entries {
+        if let Some(Ok(e)) = m.payload().map(serde_json::from_slice::<TimelineEntry>) {
+            let key = (e.timeline.clone(), e.entry_id.clone());
+            if latest.get(&key).is_none_or(|old| old.version < e.version) {
+                latest.insert(key, e);
+            }
+        }
+    }
+    let summaries = store.timelines();
+    writeln!(
+        out,
+        "\n{} entry versions on `{TIMELINES}` for {} timelines; the busiest:",
+        entries.len(),
+        summaries.len()
+    )?;
+    let mut busiest: Vec<_> = summaries
+        .iter()
+        .filter(|s| !s.key.starts_with("topic:"))
+        .collect();
+    busiest.sort_by(|a, b| b.entries.cmp(&a.entries).then(a.key.cmp(&b.key)));
+    for summary in busiest.into_iter().take(3) {
+        let mut rows: Vec<&TimelineEntry> = latest
+            .values()
+            .filter(|e| e.timeline == summary.key)
+            .collect();
+        rows.sort_by(|a, b| (a.date.end, a.date.start).cmp(&(b.date.end, b.date.start)));
+        writeln!(out, "\n{} (version {}):", summary.key, summary.version)?;
+        for e in rows {
+            let when = match e.date.modifier {
+                Some(m) => format!("{} {}", e.date.value, m.as_str()),
+                None => e.date.value.clone(),
+            };
+            writeln!(
+                out,
+                "  {:<18} {:<12} v{}  {} source(s)  ({})",
+                when,
+                e.event.trigger,
+                e.version,
+                e.sources.len(),
+                e.event.phrase
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -46,6 +46,15 @@ pub fn classify(error: &KafkaError) -> ErrorClass {
 /// errors are handled inside the loop (retry, or abort and rewind).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// A setting that only shows its problem at run time (an unreadable alias table, topics
+    /// with mismatched partition counts).
+    #[error("invalid configuration key `{key}`: {message}")]
+    Config {
+        /// Dotted key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// A Kafka client could not be created (bad property, unreachable is not an error here).
     #[error("cannot create the Kafka {client}: {source}")]
     Client {

@@ -40,10 +40,12 @@ pub mod demo;
 pub mod dlq;
 pub mod error;
 pub mod events;
+pub mod replay;
 pub mod shutdown;
 pub mod sink;
 pub mod source;
 pub mod status;
+pub mod timelines;
 pub mod worker;
 
 use std::sync::Arc;
@@ -67,10 +69,20 @@ pub fn run(
     shutdown: Shutdown,
     status: Arc<PipelineStatus>,
 ) -> Result<(), PipelineError> {
-    let workers = WorkerPool::new(
+    let mut workers = WorkerPool::new(
         config.pipeline.worker_threads,
         config.pipeline.max_message_bytes,
     )?;
+    if config.timelines.enabled {
+        workers = workers.with_fanout(worker::Fanout {
+            input_topic: config.topics.input.clone(),
+            kinds: config.timelines.kinds.clone(),
+            aliases: timelines::load_aliases(&config.timelines)?,
+        });
+    }
+    if config.timelines.enabled {
+        timelines::ensure_topics(config)?;
+    }
     let sink = Sink::new(config)?;
     sink.init()?;
     status.set_producer_ready(true);

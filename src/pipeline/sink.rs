@@ -58,6 +58,8 @@ pub struct Sink {
     guarantee: Guarantee,
     output_topic: String,
     dlq_topic: String,
+    /// The timeline stage's input, when it runs.
+    events_topic: Option<String>,
     ce_source: String,
     max_message_bytes: usize,
 }
@@ -69,6 +71,8 @@ pub struct Sent {
     pub articles: u64,
     /// Timeline records.
     pub records: u64,
+    /// Records sent to the events topic (one per record and timeline).
+    pub fanout: u64,
     /// Dead letters by kind.
     pub dead_letters: Vec<(&'static str, u64)>,
 }
@@ -76,6 +80,14 @@ pub struct Sent {
 impl Sink {
     /// Creates the producer: transactional for exactly-once, idempotent for at-least-once.
     pub fn new(config: &Config) -> Result<Self, PipelineError> {
+        Sink::with_transactional_id(config, &config.kafka.transactional_id)
+    }
+
+    /// [`Sink::new`] with another transactional id (the timeline stage's producer).
+    pub fn with_transactional_id(
+        config: &Config,
+        transactional_id: &str,
+    ) -> Result<Self, PipelineError> {
         let mut client = ClientConfig::new();
         client
             .set("bootstrap.servers", &config.kafka.brokers)
@@ -87,7 +99,7 @@ impl Sink {
                 (config.pipeline.max_message_bytes + 64 * 1024).to_string(),
             );
         if config.kafka.guarantee == Guarantee::ExactlyOnce {
-            client.set("transactional.id", &config.kafka.transactional_id);
+            client.set("transactional.id", transactional_id);
         }
         for (key, value) in &config.kafka.options {
             client.set(key, value.to_string());
@@ -103,6 +115,10 @@ impl Sink {
             guarantee: config.kafka.guarantee,
             output_topic: config.topics.output.clone(),
             dlq_topic: config.topics.dlq_topic(),
+            events_topic: config
+                .timelines
+                .enabled
+                .then(|| config.timelines.events_topic(&config.topics)),
             ce_source: format!("dateline/{}", config.topics.input),
             max_message_bytes: config.pipeline.max_message_bytes,
         })
@@ -164,6 +180,16 @@ impl Sink {
                     value: Some(value),
                 })
             });
+            if let Some(events) = &self.events_topic {
+                for timeline in &record.timelines {
+                    let internal = BaseRecord::to(events)
+                        .key(timeline.as_bytes())
+                        .payload(record.value.as_slice())
+                        .headers(headers.clone());
+                    self.send(internal)?;
+                    sent.fanout += 1;
+                }
+            }
             let record = BaseRecord::to(&self.output_topic)
                 .key(record.key.as_bytes())
                 .payload(record.value.as_slice())
@@ -209,6 +235,26 @@ impl Sink {
             None => sent.dead_letters.push((poison.kind, 1)),
         }
         Ok(())
+    }
+
+    /// Sends one record to `topic` (to `partition` when given), with `headers`.
+    pub fn send_to(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: &[u8],
+        value: Option<&[u8]>,
+        headers: OwnedHeaders,
+    ) -> Result<(), KafkaError> {
+        let mut record: BaseRecord<'_, [u8], [u8]> =
+            BaseRecord::to(topic).key(key).headers(headers);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        self.send(record)
     }
 
     /// Enqueues a record, waiting for room when the local queue is full.

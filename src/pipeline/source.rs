@@ -145,10 +145,20 @@ pub struct Source {
 impl Source {
     /// Creates the consumer (read_committed, no auto-commit) and subscribes to the input topic.
     pub fn new(config: &Config, status: Arc<PipelineStatus>) -> Result<Self, PipelineError> {
+        Source::subscribe(config, &config.topics.input, &config.kafka.group_id, status)
+    }
+
+    /// A source of `topic` in group `group_id`, with the settings of [`Source::new`].
+    pub fn subscribe(
+        config: &Config,
+        topic: &str,
+        group_id: &str,
+        status: Arc<PipelineStatus>,
+    ) -> Result<Self, PipelineError> {
         let mut client = ClientConfig::new();
         client
             .set("bootstrap.servers", &config.kafka.brokers)
-            .set("group.id", &config.kafka.group_id)
+            .set("group.id", group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("isolation.level", "read_committed")
@@ -171,7 +181,7 @@ impl Source {
         let context = SourceContext {
             rebalances: AtomicU64::new(0),
             status,
-            topic: config.topics.input.clone(),
+            topic: topic.to_string(),
         };
         let consumer: BaseConsumer<SourceContext> =
             client
@@ -181,7 +191,7 @@ impl Source {
                     source,
                 })?;
         consumer
-            .subscribe(&[&config.topics.input])
+            .subscribe(&[topic])
             .map_err(|source| PipelineError::Client {
                 client: "consumer",
                 source,
@@ -270,6 +280,25 @@ impl Source {
         self.consumer
             .group_metadata()
             .ok_or(PipelineError::NoGroupMetadata)
+    }
+
+    /// The partitions of `topic` currently assigned to this consumer, sorted.
+    pub fn assigned(&self, topic: &str) -> Result<Vec<i32>, PipelineError> {
+        let tpl = self
+            .consumer
+            .assignment()
+            .map_err(|source| PipelineError::Kafka {
+                operation: "read the assignment",
+                source,
+            })?;
+        let mut partitions: Vec<i32> = tpl
+            .elements()
+            .iter()
+            .filter(|e| e.topic() == topic)
+            .map(|e| e.partition())
+            .collect();
+        partitions.sort_unstable();
+        Ok(partitions)
     }
 
     /// Commits offsets directly (at-least-once mode).

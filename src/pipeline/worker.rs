@@ -46,6 +46,20 @@ pub struct EncodedRecord {
     pub event_id: String,
     /// JSON value.
     pub value: Vec<u8>,
+    /// Timeline keys the record also goes to on the events topic (empty when the timeline
+    /// stage is off).
+    pub timelines: Vec<String>,
+}
+
+/// How records fan out to timelines.
+#[derive(Debug, Clone)]
+pub struct Fanout {
+    /// Input topic, for the global timeline's key.
+    pub input_topic: String,
+    /// Which timelines.
+    pub kinds: Vec<crate::timeline::keys::TimelineKind>,
+    /// Names to entity keys.
+    pub aliases: crate::timeline::keys::Aliases,
 }
 
 /// Why a record is dead-lettered.
@@ -62,6 +76,7 @@ pub struct Poison {
 pub struct WorkerPool {
     pool: rayon::ThreadPool,
     max_message_bytes: usize,
+    fanout: Option<Fanout>,
 }
 
 impl WorkerPool {
@@ -79,20 +94,37 @@ impl WorkerPool {
         Ok(WorkerPool {
             pool,
             max_message_bytes,
+            fanout: None,
         })
+    }
+
+    /// Also computes each record's timeline keys.
+    pub fn with_fanout(mut self, fanout: Fanout) -> Self {
+        self.fanout = Some(fanout);
+        self
     }
 
     /// Processes a batch; the result has one outcome per message, in the same order.
     pub fn process(&self, batch: &[OwnedMessage]) -> Vec<Outcome> {
         let limit = self.max_message_bytes;
-        self.pool
-            .install(|| batch.par_iter().map(|m| process(m, limit)).collect())
+        let fanout = self.fanout.as_ref();
+        self.pool.install(|| {
+            batch
+                .par_iter()
+                .map(|m| process_with(m, limit, fanout))
+                .collect()
+        })
     }
 }
 
 /// Decodes and extracts one input record. Never panics: a panic inside extraction becomes an
 /// `extract_panic` dead letter instead of a crash loop on the same offset.
 pub fn process(message: &OwnedMessage, limit: usize) -> Outcome {
+    process_with(message, limit, None)
+}
+
+/// [`process`], also computing the timeline keys of each record when `fanout` is given.
+pub fn process_with(message: &OwnedMessage, limit: usize, fanout: Option<&Fanout>) -> Outcome {
     // One span per message, so every event logged while it is processed names its position.
     // Synchronous code on a worker thread: the guard is never held across an `.await`.
     let _span = tracing::info_span!(
@@ -165,7 +197,13 @@ pub fn process(message: &OwnedMessage, limit: usize) -> Outcome {
                 ),
             });
         }
+        let timelines = fanout
+            .map(|f| {
+                crate::timeline::keys::timeline_keys(&record, &f.input_topic, &f.kinds, &f.aliases)
+            })
+            .unwrap_or_default();
         encoded.push(EncodedRecord {
+            timelines,
             key: record.timeline,
             event_id: record.event_id,
             value,

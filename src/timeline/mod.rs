@@ -7,13 +7,20 @@
 //! "Dec. 13, 2019", and "June 2018" after "June 12, 2018". For deadlines and periods this is
 //! when the event is known to have happened, and it is total and deterministic.
 
+pub mod entry;
+pub mod keys;
+pub mod merge;
 pub mod record;
+pub mod store;
 
 use sha2::{Digest, Sha256};
 
 use crate::article::Article;
 use crate::events::{self, AnchoredEvent};
 use crate::tagger;
+pub use entry::{
+    ENTRY_SCHEMA_VERSION, Position, SourceRef, TimelineEntry, TimelineSummary, TimelineView,
+};
 pub use record::{ArticleRef, DateInfo, EventInfo, SCHEMA_VERSION, TimelineRecord};
 
 /// Runs the tagger and event anchoring on one article and returns its records in

@@ -1,0 +1,510 @@
+//! The timeline stage: folds the events topic into cross-article timelines.
+//!
+//! ## Repartitioning
+//! The extraction stage sends each article record to the events topic once per timeline it
+//! belongs to, keyed by the timeline key, in the same transaction as its other output. Kafka's
+//! key hashing therefore puts every report of one timeline in one partition of the events topic,
+//! and one consumer of the timeline group owns that partition: each timeline has exactly one
+//! owner, and adding instances (up to the events topic's partition count) spreads timelines over
+//! them. Both stages run in every `dateline run` process.
+//!
+//! ## One transaction per batch
+//! For a batch of the events topic the stage applies every record to the partition's
+//! [`PartitionState`], then publishes in one transaction: the new entry versions to the output
+//! topic (keyed by timeline), late changes to the late topic, the changed state to the compacted
+//! changelog topic (to the partition with the same number as the events partition), and the
+//! consumed offsets. So the output, the state and the position move together or not at all.
+//!
+//! ## State after restart and rebalance
+//! When the assignment changes, the state of every assigned partition is rebuilt by reading its
+//! changelog partition from the beginning up to its end (read_committed), then processing goes on
+//! from the committed offsets: a restarted instance continues with the same versions as one that
+//! never stopped. An aborted transaction also rebuilds the state, so nothing of an aborted batch
+//! survives in memory.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+use crate::config::{Config, TimelinesConfig};
+use crate::pipeline::error::{ErrorClass, PipelineError};
+use crate::pipeline::shutdown::Shutdown;
+use crate::pipeline::sink::{CommitError, Sink};
+use crate::pipeline::source::{Batch, Source};
+use crate::pipeline::status::PipelineStatus;
+use crate::timeline::keys::Aliases;
+use crate::timeline::store::{Changes, PartitionState, SharedStore, StoreSettings};
+use crate::timeline::{ENTRY_SCHEMA_VERSION, TimelineEntry, TimelineRecord};
+
+/// CloudEvents `type` of a timeline entry.
+pub const CE_TYPE: &str = "dateline.timeline.entry.v1";
+/// Longest wait for the metadata and admin calls at start.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest time to read one changelog partition back.
+const RESTORE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The built-in alias table with the configured one layered over it.
+pub fn load_aliases(config: &TimelinesConfig) -> Result<Aliases, PipelineError> {
+    let mut aliases = Aliases::builtin();
+    if let Some(path) = &config.aliases {
+        let extra = Aliases::load(path).map_err(|e| PipelineError::Config {
+            key: "timelines.aliases",
+            message: e.to_string(),
+        })?;
+        aliases.extend(extra);
+    }
+    Ok(aliases)
+}
+
+/// The store settings the configuration asks for.
+pub fn settings(config: &TimelinesConfig) -> Result<StoreSettings, PipelineError> {
+    Ok(StoreSettings {
+        ordering: config.ordering,
+        allowed_lateness: chrono::Duration::milliseconds(
+            i64::try_from(config.allowed_lateness_ms).unwrap_or(i64::MAX / 2),
+        ),
+        aliases: load_aliases(config)?,
+    })
+}
+
+/// Group id of the timeline stage's consumers.
+pub fn group_id(config: &Config) -> String {
+    format!("{}.timelines", config.kafka.group_id)
+}
+
+/// Transactional id of this instance's timeline-stage producer.
+pub fn transactional_id(config: &Config) -> String {
+    format!("{}.timelines", config.kafka.transactional_id)
+}
+
+/// Creates the events, changelog, output and late topics when they do not exist, with as many
+/// partitions as `timelines.partitions` (or the input topic), and checks that the events and
+/// changelog topics have the same number of partitions.
+pub fn ensure_topics(config: &Config) -> Result<(), PipelineError> {
+    let t = &config.timelines;
+    let events = t.events_topic(&config.topics);
+    let changelog = t.changelog_topic(&config.kafka);
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", &config.kafka.brokers);
+    for (key, value) in &config.kafka.options {
+        client.set(key, value.to_string());
+    }
+    let fatal = |operation: &'static str| {
+        move |source: KafkaError| PipelineError::Kafka { operation, source }
+    };
+    let probe: BaseConsumer = client.create().map_err(fatal("create a metadata client"))?;
+    let count = |topic: &str| -> Result<Option<i32>, PipelineError> {
+        let md = probe
+            .fetch_metadata(Some(topic), ADMIN_TIMEOUT)
+            .map_err(fatal("fetch topic metadata"))?;
+        Ok(md
+            .topics()
+            .iter()
+            .find(|m| m.name() == topic && m.error().is_none() && !m.partitions().is_empty())
+            .map(|m| m.partitions().len() as i32))
+    };
+    let partitions = if t.partitions > 0 {
+        t.partitions
+    } else {
+        count(&config.topics.input)?.unwrap_or(1)
+    };
+    let admin: AdminClient<DefaultClientContext> =
+        client.create().map_err(fatal("create an admin client"))?;
+    let late = t.late_topic();
+    let mut wanted = Vec::new();
+    for (topic, compact) in [
+        (events.as_str(), false),
+        (changelog.as_str(), true),
+        (t.output.as_str(), false),
+        (late.as_str(), false),
+    ] {
+        if count(topic)?.is_none() {
+            let mut new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1));
+            if compact {
+                new = new.set("cleanup.policy", "compact");
+            }
+            wanted.push(new);
+        }
+    }
+    if !wanted.is_empty() {
+        let results = block_on(admin.create_topics(&wanted, &AdminOptions::new()))
+            .map_err(fatal("create topics"))?;
+        for result in results {
+            match result {
+                Ok(topic) => tracing::info!(topic, partitions, "topic created"),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(PipelineError::Kafka {
+                        operation: "create topics",
+                        source: KafkaError::AdminOp(code),
+                    })
+                    .inspect_err(|_| tracing::error!(topic, "cannot create topic"));
+                }
+            }
+        }
+    }
+    let (e, c) = (count(&events)?, count(&changelog)?);
+    if let (Some(e), Some(c)) = (e, c)
+        && e != c
+    {
+        return Err(PipelineError::Config {
+            key: "timelines.changelog_topic",
+            message: format!(
+                "{changelog} has {c} partitions but {events} has {e}; they must be equal"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Runs an admin future to completion from synchronous code, on a thread of its own so that it
+/// works inside and outside an async runtime.
+fn block_on<F>(future: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| rt.block_on(future))
+            })
+            .join()
+    })
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    .unwrap_or_else(|e| panic!("cannot start a runtime for an admin call: {e}"))
+}
+
+/// Runs the timeline stage until `shutdown` fires or a fatal error. Blocking.
+pub fn run(
+    config: &Config,
+    shutdown: Shutdown,
+    status: Arc<PipelineStatus>,
+    store: Arc<SharedStore>,
+) -> Result<(), PipelineError> {
+    let settings = settings(&config.timelines)?;
+    ensure_topics(config)?;
+    let events = config.timelines.events_topic(&config.topics);
+    let changelog = config.timelines.changelog_topic(&config.kafka);
+    let late = config.timelines.late_topic();
+    let output = config.timelines.output.clone();
+    let sink = Sink::with_transactional_id(config, &transactional_id(config))?;
+    sink.init()?;
+    status.set_producer_ready(true);
+    let source = Source::subscribe(config, &events, &group_id(config), Arc::clone(&status))?;
+    tracing::info!(
+        events = %events,
+        output = %output,
+        changelog = %changelog,
+        ordering = %settings.ordering,
+        "timeline stage started"
+    );
+    let topics = Topics {
+        output: &output,
+        late: &late,
+        changelog: &changelog,
+    };
+    let max_wait = Duration::from_millis(config.batch.max_ms);
+    let mut loaded: Option<Vec<i32>> = None;
+    let result = (|| {
+        loop {
+            if shutdown.is_shutdown() {
+                return Ok(());
+            }
+            let batch = source.poll_batch(config.batch.max_records, max_wait, &shutdown)?;
+            let assigned = source.assigned(&events)?;
+            if batch.rebalanced || loaded.as_ref() != Some(&assigned) {
+                restore(config, &changelog, &assigned, &store)?;
+                loaded = Some(assigned);
+            }
+            if batch.messages.is_empty() {
+                continue;
+            }
+            let changes = apply(&batch, &store, &settings);
+            let group = source.group_metadata()?;
+            match publish(&source, &sink, &batch, &changes, &group, &topics) {
+                Ok(counts) => {
+                    status.add_committed_inputs(batch.messages.len() as u64);
+                    metrics::counter!(crate::telemetry::TIMELINE_EVENTS_CONSUMED)
+                        .increment(batch.messages.len() as u64);
+                    metrics::counter!(crate::telemetry::TIMELINE_ENTRIES_PRODUCED)
+                        .increment(counts.0);
+                    metrics::counter!(crate::telemetry::TIMELINE_LATE).increment(counts.1);
+                    metrics::gauge!(crate::telemetry::TIMELINE_ENTRIES).set(
+                        store.read(|p| p.values().map(PartitionState::len).sum::<usize>()) as f64,
+                    );
+                }
+                Err(e) if e.class == ErrorClass::Fatal => return Err(e.into_fatal()),
+                Err(e) => {
+                    tracing::warn!(operation = e.operation, error = %e.error, "timeline batch aborted; rewinding");
+                    sink.abort()?;
+                    source.rewind()?;
+                    // What the aborted batch changed in memory is thrown away with the rest.
+                    loaded = None;
+                }
+            }
+        }
+    })();
+    source.close();
+    sink.close();
+    status.set_producer_ready(false);
+    match &result {
+        Ok(()) => tracing::info!("timeline stage stopped"),
+        Err(error) => tracing::error!(error = %error, "timeline stage stopped on a fatal error"),
+    }
+    result
+}
+
+struct Topics<'a> {
+    output: &'a str,
+    late: &'a str,
+    changelog: &'a str,
+}
+
+/// Applies a batch to the store; the changes grouped by events partition.
+fn apply(batch: &Batch, store: &SharedStore, settings: &StoreSettings) -> BTreeMap<i32, Changes> {
+    let mut changes: BTreeMap<i32, Changes> = BTreeMap::new();
+    store.write(|partitions| {
+        for m in &batch.messages {
+            let out = changes.entry(m.partition()).or_default();
+            let Some(key) = m.key().and_then(|k| std::str::from_utf8(k).ok()) else {
+                skip(m, "no UTF-8 key");
+                continue;
+            };
+            let record: TimelineRecord = match m.payload().map(serde_json::from_slice) {
+                Some(Ok(r)) => r,
+                Some(Err(e)) => {
+                    skip(m, &e.to_string());
+                    continue;
+                }
+                None => {
+                    skip(m, "no value");
+                    continue;
+                }
+            };
+            partitions
+                .entry(m.partition())
+                .or_default()
+                .apply(key, &record, settings, out);
+        }
+    });
+    changes
+}
+
+/// The events topic is written by dateline only; a record it cannot read is logged and counted,
+/// not fatal (its article's own records and dead letter were already handled upstream).
+fn skip(m: &rdkafka::message::OwnedMessage, reason: &str) {
+    tracing::warn!(
+        topic = m.topic(),
+        partition = m.partition(),
+        offset = m.offset(),
+        reason,
+        "unreadable events record skipped"
+    );
+    metrics::counter!(crate::telemetry::TIMELINE_SKIPPED).increment(1);
+}
+
+/// The headers of a published timeline entry: contract, entry version and CloudEvents binary
+/// mode (`ce_id` is `<entry_id>-<version>`, unique per change).
+pub fn entry_headers(entry: &TimelineEntry, time: &str) -> OwnedHeaders {
+    let schema = ENTRY_SCHEMA_VERSION.to_string();
+    let version = entry.version.to_string();
+    let ce_id = format!("{}-{}", entry.entry_id, entry.version);
+    [
+        ("content-type", "application/json"),
+        ("schema-version", schema.as_str()),
+        ("entry-version", version.as_str()),
+        ("ce_specversion", "1.0"),
+        ("ce_id", ce_id.as_str()),
+        ("ce_source", "dateline/timelines"),
+        ("ce_type", CE_TYPE),
+        ("ce_time", time),
+    ]
+    .into_iter()
+    .fold(OwnedHeaders::new(), |h, (key, value)| {
+        h.insert(Header {
+            key,
+            value: Some(value),
+        })
+    })
+}
+
+fn publish(
+    source: &Source,
+    sink: &Sink,
+    batch: &Batch,
+    changes: &BTreeMap<i32, Changes>,
+    group: &rdkafka::consumer::ConsumerGroupMetadata,
+    topics: &Topics<'_>,
+) -> Result<(u64, u64), CommitError> {
+    let offsets = batch
+        .next_offsets()
+        .map_err(|e| CommitError::new("offsets", e))?;
+    sink.begin()
+        .map_err(|e| CommitError::new("begin_transaction", e))?;
+    let produce = |e| CommitError::new("produce", e);
+    let (mut produced, mut late) = (0, 0);
+    for (partition, c) in changes {
+        for (entries, topic, count) in [
+            (&c.output, topics.output, &mut produced),
+            (&c.late, topics.late, &mut late),
+        ] {
+            for entry in entries {
+                let value = serde_json::to_vec(entry).unwrap_or_default();
+                let time = entry
+                    .sources
+                    .last()
+                    .map(|s| {
+                        s.published_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                    })
+                    .unwrap_or_default();
+                sink.send_to(
+                    topic,
+                    None,
+                    entry.timeline.as_bytes(),
+                    Some(&value),
+                    entry_headers(entry, &time),
+                )
+                .map_err(produce)?;
+                *count += 1;
+            }
+        }
+        // Only the last value of a key in this batch matters to a compacted topic.
+        let mut last: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, (key, _)) in c.changelog.iter().enumerate() {
+            last.insert(key, i);
+        }
+        let mut order: Vec<usize> = last.into_values().collect();
+        order.sort_unstable();
+        for i in order {
+            let (key, value) = &c.changelog[i];
+            sink.send_to(
+                topics.changelog,
+                Some(*partition),
+                key.as_bytes(),
+                value.as_deref(),
+                OwnedHeaders::new(),
+            )
+            .map_err(produce)?;
+        }
+    }
+    let started = Instant::now();
+    sink.commit(&offsets, group, source)?;
+    metrics::histogram!(crate::telemetry::TRANSACTION_COMMIT_SECONDS)
+        .record(started.elapsed().as_secs_f64());
+    Ok((produced, late))
+}
+
+/// Rebuilds the store for `partitions` from the changelog, dropping every other partition.
+fn restore(
+    config: &Config,
+    changelog: &str,
+    partitions: &[i32],
+    store: &SharedStore,
+) -> Result<(), PipelineError> {
+    let started = Instant::now();
+    let mut rebuilt = BTreeMap::new();
+    let mut records = 0u64;
+    for &p in partitions {
+        let (state, n) = read_changelog(config, changelog, p)?;
+        records += n;
+        rebuilt.insert(p, state);
+    }
+    let entries: usize = rebuilt.values().map(PartitionState::len).sum();
+    store.write(|all| *all = rebuilt);
+    metrics::counter!(crate::telemetry::TIMELINE_RESTORED).increment(records);
+    tracing::info!(
+        partitions = ?partitions,
+        changelog_records = records,
+        entries,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "timeline state restored"
+    );
+    Ok(())
+}
+
+/// Reads one changelog partition from the beginning to its end into a fresh state.
+pub fn read_changelog(
+    config: &Config,
+    changelog: &str,
+    partition: i32,
+) -> Result<(PartitionState, u64), PipelineError> {
+    let fatal = |source: KafkaError| PipelineError::Kafka {
+        operation: "restore timeline state",
+        source,
+    };
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", format!("{}.restore", group_id(config)))
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "true")
+        .set(
+            "fetch.message.max.bytes",
+            (config.pipeline.max_message_bytes + 64 * 1024).to_string(),
+        );
+    for (key, value) in &config.kafka.options {
+        client.set(key, value.to_string());
+    }
+    let consumer: BaseConsumer = client.create().map_err(fatal)?;
+    let mut state = PartitionState::default();
+    let (low, high) = consumer
+        .fetch_watermarks(changelog, partition, ADMIN_TIMEOUT)
+        .map_err(fatal)?;
+    if high <= low {
+        return Ok((state, 0));
+    }
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(changelog, partition, Offset::Beginning)
+        .map_err(fatal)?;
+    consumer.assign(&tpl).map_err(fatal)?;
+    let deadline = Instant::now() + RESTORE_TIMEOUT;
+    let mut n = 0u64;
+    loop {
+        if Instant::now() > deadline {
+            return Err(PipelineError::Config {
+                key: "timelines.changelog_topic",
+                message: format!(
+                    "reading {changelog}/{partition} back took over {RESTORE_TIMEOUT:?}"
+                ),
+            });
+        }
+        match consumer.poll(Duration::from_millis(200)) {
+            None => {}
+            Some(Ok(m)) => {
+                n += 1;
+                let key = m.key().and_then(|k| std::str::from_utf8(k).ok());
+                if let Some(key) = key
+                    && let Err(reason) = state.restore(key, m.payload())
+                {
+                    tracing::warn!(
+                        partition,
+                        offset = m.offset(),
+                        reason,
+                        "changelog record skipped"
+                    );
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) => break,
+            Some(Err(error)) => match crate::pipeline::error::classify(&error) {
+                ErrorClass::Fatal => return Err(fatal(error)),
+                _ => tracing::warn!(error = %error, "changelog read error; continuing"),
+            },
+        }
+    }
+    Ok((state, n))
+}

@@ -1,0 +1,544 @@
+//! The timeline store: the state of every timeline of one partition of the internal events
+//! topic, folded from article-level records, with the changes to publish and to log.
+//!
+//! The store is pure and deterministic: the same records applied in the same order give the same
+//! entries, versions, positions and changelog, whatever the wall clock. The pipeline applies the
+//! records of a batch, publishes [`Changes::output`] and [`Changes::late`], writes
+//! [`Changes::changelog`] to the compacted changelog topic in the same transaction, and on
+//! assignment rebuilds a partition's state with [`PartitionState::restore`].
+//!
+//! ## Merging
+//! An incoming record is compared with the entries of its timeline whose dates can be compatible
+//! ([`merge::best_match`]); it joins the best match (a new source, version + 1, the more precise
+//! date) or creates an entry (version 1). A record whose `event_id` is already a source of the
+//! timeline changes nothing, so a record delivered twice is harmless.
+//!
+//! ## Ordering modes
+//! - `immediate`: every change is published at once, with its neighbours in date order among all
+//!   entries of the timeline.
+//! - `watermark`: new entries wait until the partition's watermark (the latest publication time
+//!   seen minus the allowed lateness) has passed their last day, then are released in
+//!   non-decreasing date order per timeline. A change that comes too late for that order, a new
+//!   entry dated before the last released one or a new report of a released entry, is published
+//!   to the late topic with `late: true` instead.
+//!
+//! ## Changelog
+//! Keys: `entry|<timeline>|<entry id>` (the entry with its entities and release flag),
+//! `timeline|<timeline>` (version and last released position) and `watermark` (the latest
+//! publication time seen). The changelog is partitioned like the events topic, so a partition's
+//! state is read back from the same partition number.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::entry::{ENTRY_SCHEMA_VERSION, Position, SourceRef, TimelineEntry, TimelineSummary};
+use super::keys::Aliases;
+use super::merge::{self, Candidate};
+use super::record::TimelineRecord;
+
+/// When changes are published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ordering {
+    /// At once, with neighbours among all entries.
+    #[default]
+    Immediate,
+    /// In date order per timeline once the watermark passes them; late changes apart.
+    Watermark,
+}
+
+impl std::fmt::Display for Ordering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ordering::Immediate => "immediate",
+            Ordering::Watermark => "watermark",
+        })
+    }
+}
+
+/// How the store merges and releases.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// The ordering mode.
+    pub ordering: Ordering,
+    /// Watermark mode: how far behind the latest publication time the watermark trails.
+    pub allowed_lateness: Duration,
+    /// Alias table, to compare the entities of reports.
+    pub aliases: Aliases,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            ordering: Ordering::Immediate,
+            allowed_lateness: Duration::days(1),
+            aliases: Aliases::builtin(),
+        }
+    }
+}
+
+/// What applying records produced.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Changes {
+    /// Entry versions for the output topic, in the order to publish them.
+    pub output: Vec<TimelineEntry>,
+    /// Late changes (watermark mode), for the late topic.
+    pub late: Vec<TimelineEntry>,
+    /// Changelog records: key and value (`None`: delete).
+    pub changelog: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Changes {
+    /// True when nothing is to be published or logged.
+    pub fn is_empty(&self) -> bool {
+        self.output.is_empty() && self.late.is_empty() && self.changelog.is_empty()
+    }
+}
+
+/// Sort key of an entry: last day, first day, value, id.
+type SortKey = (NaiveDate, NaiveDate, String, String);
+
+fn sort_key(entry: &TimelineEntry) -> SortKey {
+    (
+        entry.date.end,
+        entry.date.start,
+        entry.date.value.clone(),
+        entry.entry_id.clone(),
+    )
+}
+
+/// One entry as the store keeps it (and logs it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredEntry {
+    entry: TimelineEntry,
+    /// Entity keys of every report merged so far.
+    entities: Vec<String>,
+    /// Watermark mode: released to the output topic.
+    released: bool,
+}
+
+/// A timeline's own state besides its entries (logged under `timeline|<key>`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct TimelineMeta {
+    version: u64,
+    /// Watermark mode: sort key of the last entry released.
+    released_until: Option<SortKey>,
+}
+
+#[derive(Debug, Default)]
+struct Timeline {
+    meta: TimelineMeta,
+    order: BTreeSet<SortKey>,
+    entries: HashMap<String, StoredEntry>,
+    /// `event_id` of every report -> entry id.
+    reports: HashMap<String, String>,
+}
+
+impl Timeline {
+    fn insert(&mut self, stored: StoredEntry) {
+        for s in &stored.entry.sources {
+            self.reports
+                .insert(s.event_id.clone(), stored.entry.entry_id.clone());
+        }
+        if let Some(old) = self.entries.get(&stored.entry.entry_id) {
+            self.order.remove(&sort_key(&old.entry));
+        }
+        self.order.insert(sort_key(&stored.entry));
+        self.entries.insert(stored.entry.entry_id.clone(), stored);
+    }
+
+    /// Neighbours of `key` among entries that `visible` admits.
+    fn position(&self, key: &SortKey, visible: impl Fn(&StoredEntry) -> bool) -> Position {
+        let find = |k: &SortKey| self.entries.get(&k.3).filter(|e| visible(e));
+        let before = self
+            .order
+            .range(..key.clone())
+            .rev()
+            .find_map(find)
+            .map(|e| e.entry.entry_id.clone());
+        let after = self
+            .order
+            .range((
+                std::ops::Bound::Excluded(key.clone()),
+                std::ops::Bound::Unbounded,
+            ))
+            .find_map(find)
+            .map(|e| e.entry.entry_id.clone());
+        Position { before, after }
+    }
+
+    /// Entry ids whose dates can be compatible with `[start, end]`, in date order.
+    fn near(&self, start: NaiveDate, end: NaiveDate) -> Vec<String> {
+        let low: SortKey = (start, NaiveDate::MIN, String::new(), String::new());
+        let high = end + Duration::days(merge::MAX_SPAN_DAYS);
+        self.order
+            .range(low..)
+            .take_while(|k| k.0 <= high)
+            .filter(|k| k.1 <= end)
+            .map(|k| k.3.clone())
+            .collect()
+    }
+}
+
+/// The state of every timeline of one partition of the events topic.
+#[derive(Debug, Default)]
+pub struct PartitionState {
+    timelines: BTreeMap<String, Timeline>,
+    /// Latest publication time seen in this partition.
+    latest: Option<DateTime<FixedOffset>>,
+    /// Watermark mode: entries waiting for release, in date order.
+    pending: BTreeSet<(SortKey, String)>,
+}
+
+/// The stable id of an entry: its timeline and the event that created it.
+pub fn entry_id(timeline: &str, first_event_id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(timeline.as_bytes());
+    h.update([0]);
+    h.update(first_event_id.as_bytes());
+    format!("te-{}", hex::encode(&h.finalize()[..8]))
+}
+
+fn source_of(record: &TimelineRecord) -> SourceRef {
+    SourceRef {
+        article_id: record.article.id.clone(),
+        published_at: record.article.published_at,
+        source: record.article.source.clone(),
+        url: record.article.url.clone(),
+        event_id: record.event_id.clone(),
+        date_text: record.date.text.clone(),
+        trigger: record.event.trigger.clone(),
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising these plain structs cannot fail: no maps with non-string keys, no custom impls.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+impl PartitionState {
+    /// Applies one record to timeline `key` and appends what to publish and log to `changes`.
+    pub fn apply(
+        &mut self,
+        key: &str,
+        record: &TimelineRecord,
+        settings: &StoreSettings,
+        changes: &mut Changes,
+    ) {
+        let published = record.article.published_at;
+        if self.latest.is_none_or(|l| published > l) {
+            self.latest = Some(published);
+            changes
+                .changelog
+                .push(("watermark".to_string(), Some(encode(&self.latest))));
+        }
+        let watermark = settings.ordering == Ordering::Watermark;
+        let timeline = self.timelines.entry(key.to_string()).or_default();
+        if !timeline.reports.contains_key(&record.event_id) {
+            let incoming_entities = merge::entity_keys(&record.event, &settings.aliases);
+            let incoming = Candidate {
+                date: &record.date,
+                event: &record.event,
+                entities: &incoming_entities,
+            };
+            let ids = timeline.near(record.date.start, record.date.end);
+            let matched = {
+                let candidates: Vec<Candidate<'_>> = ids
+                    .iter()
+                    .filter_map(|id| timeline.entries.get(id))
+                    .map(|e| Candidate {
+                        date: &e.entry.date,
+                        event: &e.entry.event,
+                        entities: &e.entities,
+                    })
+                    .collect();
+                merge::best_match(&candidates, &incoming).map(|i| ids[i].clone())
+            };
+            match matched {
+                Some(id) => {
+                    let Some(mut stored) = timeline.entries.get(&id).cloned() else {
+                        return;
+                    };
+                    stored.entry.sources.push(source_of(record));
+                    stored.entry.version += 1;
+                    for e in incoming_entities {
+                        if !stored.entities.contains(&e) {
+                            stored.entities.push(e);
+                        }
+                    }
+                    let finer = record.date.granularity < stored.entry.date.granularity
+                        && record.date.start >= stored.entry.date.start
+                        && record.date.end <= stored.entry.date.end;
+                    if finer && !(watermark && stored.released) {
+                        let before = sort_key(&stored.entry);
+                        stored.entry.date = record.date.clone();
+                        if watermark && self.pending.remove(&(before, key.to_string())) {
+                            self.pending
+                                .insert((sort_key(&stored.entry), key.to_string()));
+                        }
+                    }
+                    let publish = !watermark || stored.released;
+                    let late = watermark && stored.released;
+                    Self::finish(key, timeline, stored, publish, late, settings, changes);
+                }
+                None => {
+                    let id = entry_id(key, &record.event_id);
+                    let entry = TimelineEntry {
+                        schema_version: ENTRY_SCHEMA_VERSION,
+                        timeline: key.to_string(),
+                        entry_id: id,
+                        version: 1,
+                        timeline_version: timeline.meta.version,
+                        position: Position {
+                            before: None,
+                            after: None,
+                        },
+                        date: record.date.clone(),
+                        event: record.event.clone(),
+                        sources: vec![source_of(record)],
+                        late: false,
+                    };
+                    let k = sort_key(&entry);
+                    let late = watermark
+                        && timeline
+                            .meta
+                            .released_until
+                            .as_ref()
+                            .is_some_and(|r| &k < r);
+                    let stored = StoredEntry {
+                        entry,
+                        entities: incoming_entities,
+                        // A late entry counts as released: later reports of it are late too.
+                        released: !watermark || late,
+                    };
+                    if watermark && !late {
+                        self.pending.insert((k, key.to_string()));
+                    }
+                    let publish = !watermark || late;
+                    Self::finish(key, timeline, stored, publish, late, settings, changes);
+                }
+            }
+        }
+        if watermark {
+            self.release(settings, changes);
+        }
+    }
+
+    /// Stores an entry after a change, publishing it (to output, or late) when asked.
+    fn finish(
+        key: &str,
+        timeline: &mut Timeline,
+        mut stored: StoredEntry,
+        publish: bool,
+        late: bool,
+        settings: &StoreSettings,
+        changes: &mut Changes,
+    ) {
+        let watermark = settings.ordering == Ordering::Watermark;
+        if publish {
+            if !late {
+                timeline.meta.version += 1;
+            }
+            stored.entry.timeline_version = timeline.meta.version;
+            stored.entry.late = late;
+        }
+        let k = sort_key(&stored.entry);
+        timeline.insert(stored.clone());
+        if publish {
+            stored.entry.position = timeline.position(&k, |e| !watermark || e.released);
+            let published = stored.entry.clone();
+            timeline.insert(stored.clone());
+            if late {
+                changes.late.push(published);
+            } else {
+                changes.output.push(published);
+            }
+        }
+        changes.changelog.push((
+            format!("entry|{key}|{}", stored.entry.entry_id),
+            Some(encode(&stored)),
+        ));
+        changes
+            .changelog
+            .push((format!("timeline|{key}"), Some(encode(&timeline.meta))));
+    }
+
+    /// The watermark: latest publication time seen, minus the allowed lateness.
+    pub fn watermark(&self, settings: &StoreSettings) -> Option<DateTime<FixedOffset>> {
+        self.latest.map(|l| l - settings.allowed_lateness)
+    }
+
+    /// Releases, in date order, the pending entries whose last day is before the watermark.
+    fn release(&mut self, settings: &StoreSettings, changes: &mut Changes) {
+        let Some(watermark) = self.watermark(settings) else {
+            return;
+        };
+        let day = watermark.date_naive();
+        while let Some(first) = self.pending.first() {
+            if first.0.0 >= day {
+                break;
+            }
+            let Some((k, key)) = self.pending.pop_first() else {
+                break;
+            };
+            let Some(timeline) = self.timelines.get_mut(&key) else {
+                continue;
+            };
+            let Some(mut stored) = timeline.entries.get(&k.3).cloned() else {
+                continue;
+            };
+            stored.released = true;
+            timeline.meta.released_until = Some(k);
+            Self::finish(&key, timeline, stored, true, false, settings, changes);
+        }
+    }
+
+    /// Rebuilds state from one changelog record (`None`: a deleted key). Unknown keys and
+    /// undecodable values are skipped and reported as `Err` with the reason.
+    pub fn restore(&mut self, key: &str, value: Option<&[u8]>) -> Result<(), String> {
+        let Some(value) = value else {
+            return Ok(());
+        };
+        let mut parts = key.splitn(3, '|');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("watermark"), None, None) => {
+                self.latest = serde_json::from_slice(value).map_err(|e| e.to_string())?;
+            }
+            (Some("timeline"), Some(name), None) => {
+                let meta: TimelineMeta =
+                    serde_json::from_slice(value).map_err(|e| e.to_string())?;
+                self.timelines.entry(name.to_string()).or_default().meta = meta;
+            }
+            (Some("entry"), Some(name), Some(_)) => {
+                let stored: StoredEntry =
+                    serde_json::from_slice(value).map_err(|e| e.to_string())?;
+                let timeline = self.timelines.entry(name.to_string()).or_default();
+                let k = sort_key(&stored.entry);
+                if let Some(old) = timeline.entries.get(&stored.entry.entry_id) {
+                    self.pending
+                        .remove(&(sort_key(&old.entry), name.to_string()));
+                }
+                if !stored.released {
+                    self.pending.insert((k, name.to_string()));
+                }
+                timeline.insert(stored);
+            }
+            _ => return Err(format!("unknown changelog key {key:?}")),
+        }
+        Ok(())
+    }
+
+    /// Summaries of the timelines of this partition.
+    pub fn summaries(&self) -> Vec<TimelineSummary> {
+        self.timelines
+            .iter()
+            .filter(|(_, t)| !t.entries.is_empty())
+            .map(|(key, t)| TimelineSummary {
+                key: key.clone(),
+                entries: t.entries.len(),
+                version: t.meta.version,
+                first: t.entries.values().map(|e| e.entry.date.start).min(),
+                last: t.entries.values().map(|e| e.entry.date.end).max(),
+            })
+            .collect()
+    }
+
+    /// The entries of one timeline in date order (watermark mode: released ones), meeting
+    /// `[from, to]`; `None` when the timeline is not here.
+    pub fn entries(
+        &self,
+        key: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        settings_ordering: Ordering,
+    ) -> Option<Vec<TimelineEntry>> {
+        let t = self.timelines.get(key)?;
+        if t.entries.is_empty() {
+            return None;
+        }
+        Some(
+            t.order
+                .iter()
+                .filter_map(|k| t.entries.get(&k.3))
+                .filter(|e| settings_ordering == Ordering::Immediate || e.released)
+                .filter(|e| from.is_none_or(|f| e.entry.date.end >= f))
+                .filter(|e| to.is_none_or(|t| e.entry.date.start <= t))
+                .map(|e| e.entry.clone())
+                .collect(),
+        )
+    }
+
+    /// Number of entries over all timelines.
+    pub fn len(&self) -> usize {
+        self.timelines.values().map(|t| t.entries.len()).sum()
+    }
+
+    /// True when no timeline has an entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The state of every partition this instance owns, shared with the HTTP server.
+#[derive(Debug, Default)]
+pub struct SharedStore {
+    partitions: std::sync::RwLock<BTreeMap<i32, PartitionState>>,
+    ordering: std::sync::RwLock<Ordering>,
+}
+
+impl SharedStore {
+    /// An empty store for `ordering`.
+    pub fn new(ordering: Ordering) -> Self {
+        SharedStore {
+            partitions: Default::default(),
+            ordering: std::sync::RwLock::new(ordering),
+        }
+    }
+
+    /// Runs `f` with write access to every partition's state.
+    pub fn write<R>(&self, f: impl FnOnce(&mut BTreeMap<i32, PartitionState>) -> R) -> R {
+        let mut guard = self
+            .partitions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    /// Runs `f` with read access to every partition's state.
+    pub fn read<R>(&self, f: impl FnOnce(&BTreeMap<i32, PartitionState>) -> R) -> R {
+        let guard = self
+            .partitions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&guard)
+    }
+
+    fn ordering(&self) -> Ordering {
+        *self
+            .ordering
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl super::entry::TimelineView for SharedStore {
+    fn timelines(&self) -> Vec<TimelineSummary> {
+        let mut all: Vec<TimelineSummary> =
+            self.read(|p| p.values().flat_map(PartitionState::summaries).collect());
+        all.sort_by(|a, b| a.key.cmp(&b.key));
+        all
+    }
+
+    fn entries(
+        &self,
+        key: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Option<Vec<TimelineEntry>> {
+        let ordering = self.ordering();
+        self.read(|p| p.values().find_map(|s| s.entries(key, from, to, ordering)))
+    }
+}
