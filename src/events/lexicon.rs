@@ -288,6 +288,13 @@ pub static LIGHT_VERBS: WordSet = WordSet::new(&[
     "conduct",
     "staged",
     "stage",
+    "carried",
+    "carry",
+    "carries",
+    "performed",
+    "perform",
+    "undertook",
+    "undertake",
 ]);
 
 /// Modal and future auxiliaries.

@@ -142,7 +142,11 @@ fn is_abbreviation(text: &str, dot: usize) -> bool {
     let word_start =
         crate::tagger::after_last(before, |c: char| !(c.is_alphanumeric() || c == '.'));
     let word = before.get(word_start..).unwrap_or("");
-    if word.len() <= 1 || word.contains('.') {
+    // An initial ("J.") or a dotted abbreviation ("U.S."); a number ("on Dec. 7.") is not one.
+    if word.contains('.') || (word.chars().count() == 1 && word.chars().all(char::is_alphabetic)) {
+        return true;
+    }
+    if word.is_empty() {
         return true;
     }
     lexicon::ABBREVIATIONS.contains(&word)
@@ -367,14 +371,24 @@ fn prefer_governing_verb(toks: &[Token], cl: &Range<usize>, trigger: usize, at: 
     trigger
 }
 
-/// "The election was held in March": a light verb hands the event to the event noun before it.
+/// A light verb hands the event to its event noun: the object after it ("conducted an engine
+/// test", "carried out a test", "held talks"), or else the subject before it ("The election was
+/// held in March").
 fn prefer_event_noun(toks: &[Token], cl: &Range<usize>, trigger: usize) -> usize {
     if !lexicon::LIGHT_VERBS.contains(&toks[trigger].lower.as_str()) {
         return trigger;
     }
-    (cl.start.max(trigger.saturating_sub(6))..trigger)
-        .rev()
-        .find(|&k| is_event_noun(toks, k))
+    let object = (trigger + 1..cl.end.min(trigger + 6))
+        .take_while(|&k| {
+            !is_calendar_word(toks[k].text) && !matches!(toks[k].lower.as_str(), "in" | "on" | "at")
+        })
+        .find(|&k| is_event_noun(toks, k));
+    object
+        .or_else(|| {
+            (cl.start.max(trigger.saturating_sub(6))..trigger)
+                .rev()
+                .find(|&k| is_event_noun(toks, k))
+        })
         .unwrap_or(trigger)
 }
 
@@ -645,14 +659,17 @@ mod tests {
 
     #[test]
     fn sentences_skip_abbreviations() {
-        let t = "Tests on Dec. 7 and 13 at Sohae. Mr. Kim said so. The U.S. rejected it.";
+        let t = "Tests on Dec. 7 and 13 at Sohae. Mr. Kim said so. The U.S. rejected it. \
+                 J. Smith left on Dec. 7. Talks resumed.";
         let s: Vec<&str> = sentences(t).into_iter().map(|r| t[r].trim()).collect();
         assert_eq!(
             s,
             vec![
                 "Tests on Dec. 7 and 13 at Sohae.",
                 "Mr. Kim said so.",
-                "The U.S. rejected it."
+                "The U.S. rejected it.",
+                "J. Smith left on Dec. 7.",
+                "Talks resumed."
             ]
         );
     }

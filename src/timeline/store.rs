@@ -18,7 +18,10 @@
 //!   entries of the timeline.
 //! - `watermark`: new entries wait until the partition's watermark (the latest publication time
 //!   seen minus the allowed lateness) has passed their last day, then are released in
-//!   non-decreasing date order per timeline. A change that comes too late for that order, a new
+//!   non-decreasing date order per timeline. The watermark moves when a record with a later
+//!   publication time arrives, before that record is applied; so the records of one article are
+//!   released together, in date order, once a later article is seen, and what is released never
+//!   depends on how records were batched. A change that comes too late for that order, a new
 //!   entry dated before the last released one or a new report of a released entry, is published
 //!   to the late topic with `late: true` instead.
 //!
@@ -229,13 +232,18 @@ impl PartitionState {
         changes: &mut Changes,
     ) {
         let published = record.article.published_at;
+        let watermark = settings.ordering == Ordering::Watermark;
         if self.latest.is_none_or(|l| published > l) {
             self.latest = Some(published);
             changes
                 .changelog
                 .push(("watermark".to_string(), Some(encode(&self.latest))));
+            // The watermark moves only here, before the record that moved it is applied: what
+            // is released never depends on how records were batched.
+            if watermark {
+                self.release(settings, changes);
+            }
         }
-        let watermark = settings.ordering == Ordering::Watermark;
         let timeline = self.timelines.entry(key.to_string()).or_default();
         if !timeline.reports.contains_key(&record.event_id) {
             let incoming_entities = merge::entity_keys(&record.event, &settings.aliases);
@@ -321,9 +329,6 @@ impl PartitionState {
                     Self::finish(key, timeline, stored, publish, late, settings, changes);
                 }
             }
-        }
-        if watermark {
-            self.release(settings, changes);
         }
     }
 
