@@ -82,6 +82,8 @@ enum SchemaKind {
     Article,
     /// The timeline record.
     Record,
+    /// The timeline entry (the timeline stage's output).
+    Entry,
     /// The dead letter: original key, value and headers plus the `dlq-*` headers.
     DeadLetter,
 }
@@ -105,6 +107,7 @@ fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     let name = match args.which {
         SchemaKind::Article => "article",
         SchemaKind::Record => "record",
+        SchemaKind::Entry => "entry",
         SchemaKind::DeadLetter => "dead-letter",
     };
     let all = crate::schemas::all();

@@ -5,7 +5,7 @@
 
 use crate::article::Article;
 use crate::pipeline::dlq::DeadLetterEnvelope;
-use crate::timeline::TimelineRecord;
+use crate::timeline::{TimelineEntry, TimelineRecord};
 
 /// Every contract: its name (as given to `dateline schema`), its file under `docs/schemas/`,
 /// and its schema as pretty JSON.
@@ -20,6 +20,11 @@ pub fn all() -> Vec<(&'static str, &'static str, String)> {
             "record",
             "timeline-record.schema.json",
             render(schemars::schema_for!(TimelineRecord)),
+        ),
+        (
+            "entry",
+            "timeline-entry.schema.json",
+            render(schemars::schema_for!(TimelineEntry)),
         ),
         (
             "dead-letter",

@@ -47,3 +47,36 @@ fn seed_records_validate_against_the_committed_schema() {
     bad.as_object_mut().expect("object").remove("event_id");
     assert!(!validator.is_valid(&bad));
 }
+
+#[test]
+fn timeline_entries_validate_against_the_committed_schema() {
+    use dateline::timeline::store::{Changes, PartitionState, StoreSettings};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("docs/schemas/timeline-entry.schema.json"))
+            .expect("schema file"),
+    )
+    .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let raw = std::fs::read(root.join("../shared/seed/article.json")).expect("seed");
+    let fallback = dateline::article::Fallback {
+        id: "seed".into(),
+        published_at: None,
+    };
+    let article = dateline::article::decode(Some(&raw), 1 << 20, &fallback).expect("decodes");
+    let settings = StoreSettings::default();
+    let mut state = PartitionState::default();
+    let mut changes = Changes::default();
+    for r in dateline::timeline::extract(&article) {
+        state.apply("north-korea", &r, &settings, &mut changes);
+    }
+    assert!(!changes.output.is_empty());
+    for e in &changes.output {
+        let v = serde_json::to_value(e).expect("serialises");
+        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+    let mut bad = serde_json::to_value(&changes.output[0]).expect("json");
+    bad.as_object_mut().expect("object").remove("position");
+    assert!(!validator.is_valid(&bad));
+}
