@@ -4,6 +4,7 @@
 //! - `GET /readyz`: 200 once the consumer holds partitions and the producer's transactions are
 //!   initialised, 503 before (and during a rebalance that left it without partitions).
 //! - `GET /metrics`: the process-wide Prometheus recorder, rendered.
+//! - `GET /timelines`, `GET /timelines/{key}`: the timelines this instance holds ([`crate::web`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::pipeline::shutdown::Shutdown;
 use crate::pipeline::status::PipelineStatus;
+use crate::timeline::TimelineView;
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -25,22 +27,37 @@ pub struct AppState {
     pub status: Arc<PipelineStatus>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The timeline stage's status, when it runs: its producer must be ready too.
+    pub timeline_status: Option<Arc<PipelineStatus>>,
+    /// The timelines this instance holds, for `/timelines`.
+    pub timelines: Arc<dyn TimelineView>,
 }
 
 /// The routes.
 pub fn router(state: AppState) -> Router {
+    let timelines = crate::web::routes(Arc::clone(&state.timelines));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
+        .merge(timelines)
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.status.is_ready() {
+    let stage_ready = state
+        .timeline_status
+        .as_ref()
+        .is_none_or(|s| s.is_producer_ready());
+    if state.status.is_ready() && stage_ready {
         (StatusCode::OK, "ready\n")
     } else if !state.status.is_assigned() {
         (StatusCode::SERVICE_UNAVAILABLE, "no partitions assigned\n")
+    } else if !stage_ready {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeline stage not started\n",
+        )
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,

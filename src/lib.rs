@@ -50,3 +50,4 @@ pub mod tagger;
 pub mod telemetry;
 pub mod timeline;
 pub mod timeml;
+pub mod web;

@@ -171,6 +171,11 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         AppState {
             status: Arc::clone(&status),
             metrics,
+            timeline_status: config
+                .timelines
+                .enabled
+                .then(|| Arc::clone(&timeline_status)),
+            timelines: Arc::clone(&store) as Arc<dyn crate::timeline::TimelineView>,
         },
         shutdown.clone(),
     ));

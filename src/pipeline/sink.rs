@@ -181,11 +181,11 @@ impl Sink {
                 })
             });
             if let Some(events) = &self.events_topic {
+                // Internal: the timeline stage reads only the key and the value.
                 for timeline in &record.timelines {
                     let internal = BaseRecord::to(events)
                         .key(timeline.as_bytes())
-                        .payload(record.value.as_slice())
-                        .headers(headers.clone());
+                        .payload(record.value.as_slice());
                     self.send(internal)?;
                     sent.fanout += 1;
                 }

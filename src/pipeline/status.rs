@@ -19,6 +19,11 @@ impl PipelineStatus {
         self.assigned.load(Ordering::Acquire) && self.producer_ready.load(Ordering::Acquire)
     }
 
+    /// Whether the producer is initialised (transactions, for exactly once).
+    pub fn is_producer_ready(&self) -> bool {
+        self.producer_ready.load(Ordering::Acquire)
+    }
+
     /// Whether the consumer currently has an assignment.
     pub fn is_assigned(&self) -> bool {
         self.assigned.load(Ordering::Acquire)
