@@ -14,7 +14,10 @@
 # last ("steady"; group join and init_transactions excluded) and also over the whole run.
 #
 # Environment: BENCH_LATENCY_SECONDS (20), BENCH_CORPUS (../shared/corpora/tbaq),
-# BENCH_WORKER_THREADS (0 = one per core), BENCH_KEEP_TOPICS=1 to keep the topics.
+# BENCH_WORKER_THREADS (0 = one per core), BENCH_BATCH (500) and BENCH_BATCH_MS (200) for both
+# dateline and the passthrough, BENCH_TIMELINES=0 to run dateline without its timeline stage
+# (default 1: the timeline stage runs too, as in production), BENCH_KEEP_TOPICS=1 to keep the
+# topics.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -24,8 +27,9 @@ brokers=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 corpus=${BENCH_CORPUS:-$root/../shared/corpora/tbaq}
 lat_seconds=${BENCH_LATENCY_SECONDS:-20}
 workers=${BENCH_WORKER_THREADS:-0}
-batch=500
-batch_ms=200
+batch=${BENCH_BATCH:-500}
+batch_ms=${BENCH_BATCH_MS:-200}
+timelines=${BENCH_TIMELINES:-1}
 out=$root/target/bench
 mkdir -p "$out"
 say() { echo "bench-pipeline: $*" >&2; }
@@ -85,13 +89,21 @@ address = "127.0.0.1:0"
 [log]
 format = "json"
 level = "warn"
+[timelines]
+enabled = $([ "$timelines" = 1 ] && echo true || echo false)
+output = "$run_id-timelines-$4"
 EOF
   echo "$work/dateline-$4.toml"
+}
+# The timeline stage's topics of a config (created by dateline itself), for the clean-up.
+timeline_topics() {
+  topics+=("$1.events" "$run_id-group-$2.timelines.changelog" "$run_id-timelines-$2" "$run_id-timelines-$2.late")
 }
 
 # (a) dateline
 say "(a) dateline run, exactly_once"
 cfg=$(write_config "$in" "$run_id-timeline" "$run_id-dlq" main)
+timeline_topics "$in" main
 "$bin/dateline" run --config "$cfg" 2>"$work/dateline.log" &
 dl_pid=$!
 pids+=("$dl_pid")
@@ -118,6 +130,7 @@ pids=()
 rate=$(jq -r '(.steady_articles / .steady_s) / 2 | floor' <<<"$a_json")
 say "(d) latency at $rate articles/s for ${lat_seconds}s"
 cfg=$(write_config "$lat_in" "$run_id-latency-timeline" "$run_id-latency-dlq" latency)
+timeline_topics "$lat_in" latency
 "$bin/dateline" run --config "$cfg" 2>"$work/dateline-latency.log" &
 dl2_pid=$!
 pids+=("$dl2_pid")

@@ -113,6 +113,21 @@ fn sort_key(entry: &TimelineEntry) -> SortKey {
     )
 }
 
+/// Index key of an entry by span class: class, last day, sort key.
+type SpanKey = (u8, NaiveDate, Option<SortKey>);
+
+/// Longest span, in days, of each span class: a day, a week, a month, a quarter or season, a
+/// half year, a year and [`merge::MAX_SPAN_DAYS`]. Longer entries are never merge candidates.
+const SPAN_CLASSES: [i64; 7] = [0, 7, 31, 92, 184, 366, merge::MAX_SPAN_DAYS];
+
+fn span_class(entry: &TimelineEntry) -> Option<u8> {
+    let days = (entry.date.end - entry.date.start).num_days();
+    SPAN_CLASSES
+        .iter()
+        .position(|max| days <= *max)
+        .map(|i| i as u8)
+}
+
 /// One entry as the store keeps it (and logs it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct StoredEntry {
@@ -135,6 +150,9 @@ struct TimelineMeta {
 struct Timeline {
     meta: TimelineMeta,
     order: BTreeSet<SortKey>,
+    /// The same keys by span class and last day, for [`Timeline::near`]. (`None` only in range
+    /// bounds: it sorts before every key.)
+    by_span: BTreeSet<SpanKey>,
     entries: HashMap<String, StoredEntry>,
     /// `event_id` of every report -> entry id.
     reports: HashMap<String, String>,
@@ -147,9 +165,17 @@ impl Timeline {
                 .insert(s.event_id.clone(), stored.entry.entry_id.clone());
         }
         if let Some(old) = self.entries.get(&stored.entry.entry_id) {
-            self.order.remove(&sort_key(&old.entry));
+            let k = sort_key(&old.entry);
+            if let Some(class) = span_class(&old.entry) {
+                self.by_span.remove(&(class, k.0, Some(k.clone())));
+            }
+            self.order.remove(&k);
         }
-        self.order.insert(sort_key(&stored.entry));
+        let k = sort_key(&stored.entry);
+        if let Some(class) = span_class(&stored.entry) {
+            self.by_span.insert((class, k.0, Some(k.clone())));
+        }
+        self.order.insert(k);
         self.entries.insert(stored.entry.entry_id.clone(), stored);
     }
 
@@ -173,16 +199,24 @@ impl Timeline {
         Position { before, after }
     }
 
-    /// Entry ids whose dates can be compatible with `[start, end]`, in date order.
+    /// Entry ids whose intervals meet `[start, end]` and are at most [`merge::MAX_SPAN_DAYS`]
+    /// long, in date order. Each span class is searched in its own window (an entry of at most
+    /// `S` days that meets the interval ends between `start` and `end + S`), so a day-level
+    /// report on a busy timeline looks at that day's entries, not at a year of them.
     fn near(&self, start: NaiveDate, end: NaiveDate) -> Vec<String> {
-        let low: SortKey = (start, NaiveDate::MIN, String::new(), String::new());
-        let high = end + Duration::days(merge::MAX_SPAN_DAYS);
-        self.order
-            .range(low..)
-            .take_while(|k| k.0 <= high)
-            .filter(|k| k.1 <= end)
-            .map(|k| k.3.clone())
-            .collect()
+        let mut keys: Vec<&SortKey> = Vec::new();
+        for (class, max_days) in SPAN_CLASSES.iter().enumerate() {
+            let low = (class as u8, start, None);
+            let high = (class as u8, end + Duration::days(max_days + 1), None);
+            keys.extend(
+                self.by_span
+                    .range(low..high)
+                    .filter_map(|(_, _, k)| k.as_ref())
+                    .filter(|k| k.1 <= end),
+            );
+        }
+        keys.sort();
+        keys.into_iter().map(|k| k.3.clone()).collect()
     }
 }
 
