@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate};
 use dateline::events::Modality;
 use dateline::tagger::{Granularity, TimexType};
 use dateline::timeline::store::{Changes, Ordering, PartitionState, StoreSettings};
-use dateline::timeline::{ArticleRef, DateInfo, EventInfo, TimelineEntry, TimelineRecord};
+use dateline::timeline::{ArticleRef, DateInfo, EventInfo, TimelineRecord};
 
 const KEY: &str = "north-korea";
 

@@ -248,7 +248,7 @@ fn print_timelines(
             .values()
             .filter(|e| e.timeline == summary.key)
             .collect();
-        rows.sort_by(|a, b| (a.date.end, a.date.start).cmp(&(b.date.end, b.date.start)));
+        rows.sort_by_key(|e| (e.date.end, e.date.start));
         writeln!(out, "\n{} (version {}):", summary.key, summary.version)?;
         for e in rows {
             let when = match e.date.modifier {
