@@ -4,9 +4,11 @@
 //! every YAML parses, every Kubernetes object is well formed, the workload has what production
 //! needs (probes, resources, a grace period longer than the shutdown timeout, a non-root
 //! security context, a stable per-pod transactional id), kustomizations name only files that
-//! exist, compose's dependencies hang together, the Dockerfile has its stages, user, health
-//! check and port, every `DATELINE_*` variable is a real configuration key, and every `$ref` of
-//! the AsyncAPI document resolves.
+//! exist, compose's dependencies hang together and create every topic (the timeline stage's
+//! with a compacted changelog as wide as the events topic), the Dockerfile has its stages, user,
+//! health check and port, every `DATELINE_*` variable is a real configuration key, every `$ref`
+//! of the AsyncAPI document resolves, and its timeline-entry example carries exactly the headers
+//! the timeline stage writes.
 //!
 //! External validators run too when installed (`scripts/install-deps.sh` tries to install
 //! them), and print a note when they are not: hadolint, kubernetes-validate (the Kubernetes
@@ -441,6 +443,7 @@ fn kubernetes_config_files_are_valid_dateline_configs() {
     );
     // Same topics and port as the base: the overlay changes only the connection.
     assert_eq!(sasl.topics, base.topics);
+    assert_eq!(sasl.timelines, base.timelines);
     assert_eq!(sasl.http, base.http);
 }
 
@@ -666,12 +669,34 @@ fn compose_creates_the_topics_dateline_uses() {
         dlq.contains("--config retention.ms=1209600000"),
         "14 days: {dlq}"
     );
-    let changelog = topics
-        .get("dateline.changelog")
-        .expect("the changelog placeholder is created");
+    // The timeline stage's topics, under the names the compose config gives them.
+    let config = config_file("config/default.toml");
+    let t = &config.timelines;
+    let partitions = |topic: &str| -> &str {
+        let args = topics
+            .get(topic)
+            .unwrap_or_else(|| panic!("{topic} is not created"));
+        assert!(args.contains("--if-not-exists"), "{args}");
+        let words: Vec<&str> = args.split_whitespace().collect();
+        words
+            .windows(2)
+            .find(|w| w[0] == "--partitions")
+            .map(|w| w[1])
+            .unwrap_or_else(|| panic!("{topic}: no --partitions"))
+    };
+    let events = t.events_topic(&config.topics);
+    let changelog = t.changelog_topic(&config.kafka);
+    // The changelog is written to the partition with the events partition's number: dateline
+    // refuses to start when the counts differ.
+    assert_eq!(partitions(&events), partitions(&changelog));
+    let late = t.late_topic();
+    for topic in [&events, &t.output, &late] {
+        partitions(topic);
+        assert!(!topics[topic.as_str()].contains("compact"), "{topic}");
+    }
     assert!(
-        changelog.contains("--config cleanup.policy=compact"),
-        "{changelog}"
+        topics[changelog.as_str()].contains("--config cleanup.policy=compact"),
+        "{changelog}: compacted"
     );
     // The AsyncAPI document describes every topic created here.
     let asyncapi = yaml("docs/asyncapi.yaml");
@@ -965,7 +990,7 @@ fn asyncapi_parses_and_every_ref_resolves() {
 }
 
 #[test]
-fn asyncapi_describes_every_topic_live_and_planned() {
+fn asyncapi_describes_every_topic_dateline_uses() {
     let doc = yaml("docs/asyncapi.yaml");
     let channels = at(&doc, "/channels").as_object().unwrap();
     let tagged = |tag: &str| -> BTreeSet<&str> {
@@ -975,33 +1000,30 @@ fn asyncapi_describes_every_topic_live_and_planned() {
             .map(|c| str_at(c, "/address"))
             .collect()
     };
-    let topics = config_file("config/default.toml").topics;
-    let live = tagged("live");
-    let want_live = [
-        topics.input.as_str(),
-        topics.output.as_str(),
-        &topics.dlq_topic(),
+    // Every channel is live, at the default address of a topic dateline reads or writes.
+    let config = config_file("config/default.toml");
+    let (topics, t) = (&config.topics, &config.timelines);
+    let events = t.events_topic(topics);
+    let changelog = t.changelog_topic(&config.kafka);
+    let want_live: BTreeSet<String> = [
+        topics.input.clone(),
+        topics.output.clone(),
+        topics.dlq_topic(),
+        events.clone(),
+        changelog.clone(),
+        t.output.clone(),
+        t.late_topic(),
     ]
-    .map(String::from);
+    .into();
+    let live = tagged("live");
+    assert_eq!(live, want_live.iter().map(String::as_str).collect());
+    assert_eq!(live.len(), channels.len(), "every channel is tagged live");
+    // Subscribers are told which topics are not theirs.
     assert_eq!(
-        live,
-        want_live
-            .iter()
-            .map(String::as_str)
-            .collect::<BTreeSet<_>>()
+        tagged("internal"),
+        BTreeSet::from([events.as_str(), changelog.as_str()])
     );
-    let planned = tagged("planned");
-    for word in ["late", "changelog", "repartition"] {
-        assert!(
-            planned.iter().any(|a| a.contains(word)),
-            "a planned {word} topic"
-        );
-    }
-    assert_eq!(
-        live.len() + planned.len(),
-        channels.len(),
-        "every channel is tagged"
-    );
+    assert!(tagged("planned").is_empty(), "the timeline stage is live");
     // Every channel is used by an operation.
     let used: BTreeSet<&str> = at(&doc, "/operations")
         .as_object()
@@ -1037,6 +1059,65 @@ fn asyncapi_describes_every_topic_live_and_planned() {
             "/components/schemas/timelineRecordHeaders/properties/ce_type/const"
         ),
         dateline::pipeline::sink::CE_TYPE
+    );
+    asyncapi_entry_example_is_what_the_timeline_stage_writes(&doc);
+}
+
+/// The timeline entry's example is a valid entry, and its headers are exactly those the
+/// timeline stage writes for it: every one documented and required, with the same values.
+fn asyncapi_entry_example_is_what_the_timeline_stage_writes(doc: &Value) {
+    use rdkafka::message::Headers;
+
+    let message = at(doc, "/components/messages/timelineEntry");
+    assert_eq!(
+        str_at(message, "/payload/$ref"),
+        "./schemas/timeline-entry.schema.json"
+    );
+    let example = &array(message, "/examples")[0];
+    let payload = at(example, "/payload");
+    let schema: Value =
+        serde_json::from_str(&read("docs/schemas/timeline-entry.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(payload)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let entry: dateline::timeline::TimelineEntry =
+        serde_json::from_value(payload.clone()).expect("the example is a TimelineEntry");
+    let time = str_at(example, "/headers/ce_time");
+    let written: BTreeMap<String, String> =
+        dateline::pipeline::timelines::entry_headers(&entry, time)
+            .iter()
+            .map(|h| {
+                let value = String::from_utf8(h.value.unwrap_or_default().to_vec()).unwrap();
+                (h.key.to_string(), value)
+            })
+            .collect();
+    let documented: BTreeMap<String, String> = at(example, "/headers")
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("string headers").to_string()))
+        .collect();
+    assert_eq!(written, documented, "example headers vs entry_headers()");
+    let headers = at(doc, "/components/schemas/timelineEntryHeaders");
+    let required: BTreeSet<&str> = array(headers, "/required")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let properties: BTreeSet<&str> = at(headers, "/properties")
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let names: BTreeSet<&str> = written.keys().map(String::as_str).collect();
+    assert_eq!(required, names);
+    assert_eq!(properties, names);
+    assert_eq!(
+        str_at(headers, "/properties/ce_type/const"),
+        dateline::pipeline::timelines::CE_TYPE
     );
 }
 
