@@ -7,6 +7,7 @@
 #                             rdkafka's bundled librdkafka build (features ssl + libz) and the
 #                             other native crates (cmake: aws-lc-sys)
 #   rustfmt, clippy           rustup components, for the format check and lints
+#   chromium (optional)       headless browser for tests/web.rs's screenshot of the timeline page
 # (rdkafka's gssapi and curl features are off, so libsasl2-dev and libcurl are not needed.)
 set -euo pipefail
 
@@ -81,6 +82,17 @@ command -v check-jsonschema >/dev/null || optional+=(check-jsonschema==0.39.0)
 if [ ${#optional[@]} -gt 0 ]; then
   pip_install "${optional[@]}" >/dev/null 2>&1 </dev/null \
     || echo "install-deps: optional validators not installed: ${optional[*]}" >&2
+fi
+# Optional: headless Chromium renders the timeline page for tests/web.rs, which checks the
+# screenshot (and prints a note and skips that check without it). A failure here only skips it.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null \
+    && ! command -v google-chrome >/dev/null; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  { DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq \
+      && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 \
+        install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 </dev/null \
+    || echo "install-deps: optional chromium not installed; the screenshot check will be skipped" >&2
 fi
 tools=${DATELINE_TOOLS:-$HOME/.cache/dateline/tools}
 if [ ! -d "$tools/asyncapi/node_modules/@asyncapi/parser" ]; then
