@@ -3,7 +3,9 @@
 //! Data flows one way: the pipeline reads an article from Kafka, the tagger finds and normalises
 //! its temporal expressions against the publication time, event anchoring ties each date to the
 //! event it dates, and the timeline layer orders the records and gives them stable ids before the
-//! pipeline publishes them, exactly once, downstream.
+//! pipeline publishes them, exactly once, downstream. A second stage folds the records of many
+//! articles into cross-article timelines (one per entity and one per input topic), one entry per
+//! real event, with its state in a compacted changelog.
 //!
 //! ```
 //! use dateline::article::Article;
@@ -28,11 +30,14 @@
 //! - [`article`]: the input contract and its decoding (JSON article or plain text).
 //! - [`tagger`]: pure: text + reference time -> TIMEX3 expressions (rules as data, then resolution).
 //! - [`events`]: pure: ties each datable expression to its event (trigger, participants, modality).
-//! - [`timeline`]: the output record, its order and stable ids.
+//! - [`timeline`]: the output record, its order and stable ids; timeline keys, merge rules and the
+//!   timeline store (pure).
 //! - [`timeml`]: TimeML / TempEval-3 reading, annotation and scoring for `annotate` and `eval`.
-//! - [`pipeline`]: Kafka source and sink, transactions, dead letters, shutdown.
+//! - [`pipeline`]: Kafka source and sink, transactions, dead letters, shutdown; the timeline stage
+//!   and `replay`.
 //! - [`config`]: typed configuration: defaults < file < environment < flags.
 //! - [`http`]: health, readiness and Prometheus metrics.
+//! - [`web`]: `/timelines` as JSON and as an HTML page.
 //! - [`telemetry`]: logging setup and the metric names.
 //! - [`service`]: `run` and `demo`, wiring config, pipeline, HTTP and telemetry together.
 //! - [`schemas`]: JSON Schemas of the contracts, generated from the types.

@@ -106,6 +106,8 @@ address = "127.0.0.1:{port}"
 [log]
 format = "json"
 level = "info,librdkafka=warn"
+[timelines]
+output = "{output}-entries"
 "#,
         group = n.group,
         txn = n.txn,
