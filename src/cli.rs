@@ -41,6 +41,28 @@ enum Command {
     Tag(ExtractArgs),
     /// Print the JSON Schema of a contract.
     Schema(SchemaArgs),
+    /// Score cross-article merging against hand-labelled clusters (pairwise and B-cubed P/R/F1).
+    MergeEval(MergeEvalArgs),
+}
+
+/// Arguments of `dateline merge-eval`.
+#[derive(Debug, clap::Args)]
+pub struct MergeEvalArgs {
+    /// Articles, one JSON article per line.
+    #[arg(default_value = "tests/data/merge/articles.jsonl")]
+    articles: String,
+    /// Gold clusters: one line per record, `(article_id, date text, trigger)` -> cluster label.
+    #[arg(default_value = "tests/data/merge/gold.jsonl")]
+    gold: String,
+    /// Extra alias table layered over the built-in one.
+    #[arg(long)]
+    aliases: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Also list the merged clusters, the false and the missed pairs.
+    #[arg(long)]
+    errors: bool,
 }
 
 /// Arguments of `dateline extract`.
@@ -100,7 +122,30 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::service::demo(args),
         Command::Replay(args) => crate::service::replay(args),
         Command::Schema(args) => schema(args),
+        Command::MergeEval(args) => merge_eval(args),
     }
+}
+
+fn merge_eval(args: MergeEvalArgs) -> anyhow::Result<ExitCode> {
+    use crate::timeline::keys::Aliases;
+    let read = |p: &str| std::fs::read_to_string(p).with_context(|| format!("reading {p}"));
+    let mut aliases = Aliases::builtin();
+    if let Some(path) = &args.aliases {
+        aliases.extend(Aliases::load(std::path::Path::new(path))?);
+    }
+    let report = crate::timeline::merge_eval::evaluate(
+        &read(&args.articles)?,
+        &read(&args.gold)?,
+        &aliases,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if args.errors {
+        print!("{report:#}");
+    } else {
+        print!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {

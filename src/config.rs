@@ -672,6 +672,11 @@ impl Config {
                     "must name at least one kind (or set timelines.enabled = false)",
                 ));
             }
+            if let Some(path) = &t.aliases
+                && let Err(e) = crate::timeline::keys::Aliases::load(path)
+            {
+                return Err(ConfigError::invalid("timelines.aliases", e.to_string()));
+            }
             if t.partitions < 0 {
                 return Err(ConfigError::invalid(
                     "timelines.partitions",

@@ -149,3 +149,23 @@ fn check_config_prints_the_effective_config() {
     assert_eq!(printed.topics.input, "from-file");
     assert_eq!(printed.batch.max_records, 42);
 }
+
+#[test]
+fn an_unreadable_alias_table_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("aliases.toml");
+    std::fs::write(&bad, "[aliases]\n\"bad:key\" = [\"Somewhere\"]\n").unwrap();
+    for path in [bad, dir.path().join("missing.toml")] {
+        let env = vec![(
+            "DATELINE_TIMELINES__ALIASES".to_string(),
+            path.display().to_string(),
+        )];
+        let e = dateline::config::Config::load_with_env(
+            None,
+            env,
+            &dateline::config::Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), Some("timelines.aliases"), "{e}");
+    }
+}

@@ -10,6 +10,7 @@
 pub mod entry;
 pub mod keys;
 pub mod merge;
+pub mod merge_eval;
 pub mod record;
 pub mod store;
 
