@@ -26,8 +26,8 @@ use dateline::timeline::keys::{Aliases, TimelineKind, timeline_keys};
 use dateline::timeline::{self, TimelineEntry};
 
 const SEED: &str = include_str!("../config/samples/01-yonhap-dprk-sanctions.json");
-const KCNA: &str = include_str!("data/timelines/kcna-watch-2019-12-15.json");
-const ASIA: &str = include_str!("data/timelines/asia-desk-2019-12-20.json");
+const KCNA: &str = include_str!("../config/samples/06-kcna-watch-sohae-test.json");
+const ASIA: &str = include_str!("../config/samples/07-asia-desk-sohae-images.json");
 
 fn deadline() -> Instant {
     Instant::now() + Duration::from_secs(180)

@@ -1,10 +1,11 @@
 //! `dateline demo`: the real pipeline on librdkafka's in-process mock cluster.
 //!
 //! It creates the topics, produces the bundled sample articles (`config/samples/`: the seed
-//! article, three more JSON articles and one plain-text one) and one poison record, runs
-//! [`crate::pipeline::run`] (the same code as `dateline run`) until every input is committed,
-//! then reads the output and dead-letter topics back with a read_committed consumer and prints
-//! each article's timeline. The mock cluster supports transactions, so the demo runs exactly
+//! article, five more JSON articles, two of them other outlets' reports of the seed's story, and
+//! one plain-text article) and one poison record, runs [`crate::pipeline::run`] and the timeline
+//! stage (the same code as `dateline run`) until every input and every event is committed, then
+//! reads the output, dead-letter and timelines topics back with a read_committed consumer and
+//! prints each article's timeline and the busiest entity timelines, with merged reports. The mock cluster supports transactions, so the demo runs exactly
 //! once; should a librdkafka build lack that, it falls back to at least once and says so.
 
 use std::collections::BTreeMap;
@@ -57,6 +58,14 @@ pub const SAMPLES: &[Sample] = &[
     Sample {
         name: "05-court-ruling.txt",
         value: include_str!("../../config/samples/05-court-ruling.txt"),
+    },
+    Sample {
+        name: "06-kcna-watch-sohae-test.json",
+        value: include_str!("../../config/samples/06-kcna-watch-sohae-test.json"),
+    },
+    Sample {
+        name: "07-asia-desk-sohae-images.json",
+        value: include_str!("../../config/samples/07-asia-desk-sohae-images.json"),
     },
 ];
 
