@@ -21,6 +21,10 @@
 #        libs-<pom hash>/  jars        run-<port>/  config, pid file, data (removed on stop)
 #        log/kafka-<port>.log          server log (kept after stop; the previous run's is *.1)
 #        log/fetch.log, log/format-<port>.log
+#   KAFKA_RUN_DIR ($DATELINE_KAFKA_CACHE/run-<port>)  config, pid file and data of this broker
+#   KAFKA_KEEP_DATA (unset)  1: `stop` keeps the run directory and `start` restarts on the data
+#        already there (same cluster, topics, offsets and transactions) instead of formatting
+#        fresh storage: a broker restart, as tests/faults.rs does on a private broker
 #   KAFKA_START_TIMEOUT (90)  KAFKA_STOP_TIMEOUT (30)  seconds
 #   KAFKA_HEAP_OPTS (-Xms256m -Xmx1g)
 set -euo pipefail
@@ -34,7 +38,8 @@ stop_timeout=${KAFKA_STOP_TIMEOUT:-30}
 heap=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
 hash=$(sha256sum "$pom" | cut -c1-16)
 libs=$cache/libs-$hash
-run=$cache/run-$port
+run=${KAFKA_RUN_DIR:-$cache/run-$port}
+keep_data=${KAFKA_KEEP_DATA:-}
 pidfile=$run/kafka.pid
 logdir=$cache/log
 log=$logdir/kafka-$port.log
@@ -118,7 +123,9 @@ start() {
   for q in "$port" "$cport"; do
     port_open "$q" && die "127.0.0.1:$q is already in use by another process; set KAFKA_PORT (and KAFKA_CONTROLLER_PORT)"
   done
-  rm -rf "$run"
+  # Restart on existing storage (KAFKA_KEEP_DATA=1 and a formatted data directory), or fresh.
+  local reuse=""
+  if [ "$keep_data" = 1 ] && [ -f "$run/data/meta.properties" ]; then reuse=1; else rm -rf "$run"; fi
   mkdir -p "$run/data" "$logdir"
   cat >"$run/server.properties" <<PROPS
 process.roles=broker,controller
@@ -146,13 +153,15 @@ log.retention.ms=-1
 num.network.threads=2
 num.io.threads=4
 PROPS
-  # A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, not starting with '-'.
-  local id=-
-  while [ "${id:0:1}" = - ]; do id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); done
   if [ -f "$log" ]; then mv -f "$log" "$log.1"; fi
-  tool kafka.tools.StorageTool format -t "$id" -c "$run/server.properties" --standalone \
-    >"$logdir/format-$port.log" 2>&1 </dev/null \
-    || { cat "$logdir/format-$port.log" >&2; die "formatting the storage failed"; }
+  if [ -z "$reuse" ]; then
+    # A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, not starting with '-'.
+    local id=-
+    while [ "${id:0:1}" = - ]; do id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); done
+    tool kafka.tools.StorageTool format -t "$id" -c "$run/server.properties" --standalone \
+      >"$logdir/format-$port.log" 2>&1 </dev/null \
+      || { cat "$logdir/format-$port.log" >&2; die "formatting the storage failed"; }
+  fi
   # setsid: the broker lives in its own session, so ^C in a test run does not hit it (stop does).
   # shellcheck disable=SC2086
   setsid java $heap -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
@@ -175,11 +184,14 @@ PROPS
     fi
     sleep 0.5
   done
-  say "Apache Kafka $(version) ready on 127.0.0.1:$port (pid $(pid), ${SECONDS}s, log: $log)"
+  say "Apache Kafka $(version) ready on 127.0.0.1:$port${reuse:+ (restarted on its data)} (pid $(pid), ${SECONDS}s, log: $log)"
 }
 
+# Removes the run directory, unless KAFKA_KEEP_DATA=1 keeps it for a restart.
+clean() { if [ "$keep_data" != 1 ]; then rm -rf "$run"; fi; }
+
 stop() {
-  if ! running; then rm -rf "$run"; return 0; fi
+  if ! running; then clean; return 0; fi
   local p; p=$(pid)
   kill -TERM "$p" 2>/dev/null || true
   local t0=$SECONDS
@@ -189,7 +201,7 @@ stop() {
     kill -KILL "$p" 2>/dev/null || true
     while kill -0 "$p" 2>/dev/null; do sleep 0.2; done
   fi
-  rm -rf "$run"
+  clean
   say "stopped (127.0.0.1:$port)"
 }
 
