@@ -33,6 +33,8 @@ pub const TIMELINE_ENTRIES_PRODUCED: &str = "dateline_timeline_entries_produced_
 pub const TIMELINE_LATE: &str = "dateline_timeline_late_total";
 /// Counter: unreadable events-topic records skipped.
 pub const TIMELINE_SKIPPED: &str = "dateline_timeline_skipped_total";
+/// Counter: timeline changes too large to publish or log even without sources (skipped).
+pub const TIMELINE_OVERSIZE: &str = "dateline_timeline_oversize_total";
 /// Counter: changelog records read back while restoring state.
 pub const TIMELINE_RESTORED: &str = "dateline_timeline_restored_records_total";
 /// Gauge: timeline entries held by this instance.

@@ -279,3 +279,24 @@ fn a_restored_state_answers_like_one_that_never_stopped() {
         assert_eq!(back_after.changelog, live_after.changelog);
     }
 }
+
+#[test]
+fn sources_stay_bounded_however_many_outlets_report_an_event() {
+    use dateline::timeline::store::MAX_SOURCES;
+    let mut state = PartitionState::default();
+    let reports: Vec<TimelineRecord> = (0..MAX_SOURCES + 10)
+        .map(|i| record(&format!("outlet-{i}"), "2019-12-17", "2019-12-07", "tests"))
+        .collect();
+    let changes = apply_all(&mut state, &immediate(), &reports);
+    let last = changes.output.last().unwrap();
+    assert_eq!(last.sources.len(), MAX_SOURCES);
+    assert_eq!(
+        last.version,
+        (MAX_SOURCES + 10) as u64,
+        "version counts every report"
+    );
+    // A report past the listed ones, delivered again, still changes nothing.
+    let again = apply_all(&mut state, &immediate(), &reports[MAX_SOURCES + 5..]);
+    assert!(again.output.is_empty());
+    assert_eq!(state.len(), 1);
+}

@@ -215,6 +215,7 @@ pub fn run(
         output: &output,
         late: &late,
         changelog: &changelog,
+        max_bytes: config.pipeline.max_message_bytes,
     };
     let max_wait = Duration::from_millis(config.batch.max_ms);
     let mut loaded: Option<Vec<i32>> = None;
@@ -271,6 +272,38 @@ struct Topics<'a> {
     output: &'a str,
     late: &'a str,
     changelog: &'a str,
+    /// Largest record value to produce (`pipeline.max_message_bytes`).
+    max_bytes: usize,
+}
+
+/// The JSON of an entry, at most `max_bytes`: sources are dropped from the end (its `version`
+/// still counts them) until it fits. `None` when even no source does not fit (a giant
+/// sentence): that change is skipped, logged and counted, instead of failing the transaction
+/// over and over.
+fn encode_bounded(entry: &TimelineEntry, max_bytes: usize) -> Option<Vec<u8>> {
+    let value = serde_json::to_vec(entry).ok()?;
+    if value.len() <= max_bytes {
+        return Some(value);
+    }
+    let mut smaller = entry.clone();
+    while !smaller.sources.is_empty() {
+        let keep = smaller.sources.len() / 2;
+        smaller.sources.truncate(keep);
+        if let Ok(v) = serde_json::to_vec(&smaller)
+            && v.len() <= max_bytes
+        {
+            return Some(v);
+        }
+    }
+    tracing::warn!(
+        timeline = %entry.timeline,
+        entry_id = %entry.entry_id,
+        bytes = value.len(),
+        max_bytes,
+        "timeline entry too large to publish; skipped"
+    );
+    metrics::counter!(crate::telemetry::TIMELINE_OVERSIZE).increment(1);
+    None
 }
 
 /// Applies a batch to the store; the changes grouped by events partition.
@@ -362,7 +395,9 @@ fn publish(
             (&c.late, topics.late, &mut late),
         ] {
             for entry in entries {
-                let value = serde_json::to_vec(entry).unwrap_or_default();
+                let Some(value) = encode_bounded(entry, topics.max_bytes) else {
+                    continue;
+                };
                 let time = entry
                     .sources
                     .last()
@@ -391,6 +426,11 @@ fn publish(
         order.sort_unstable();
         for i in order {
             let (key, value) = &c.changelog[i];
+            if value.as_ref().is_some_and(|v| v.len() > topics.max_bytes) {
+                tracing::warn!(key = %key, "changelog value too large; not logged");
+                metrics::counter!(crate::telemetry::TIMELINE_OVERSIZE).increment(1);
+                continue;
+            }
             sink.send_to(
                 topics.changelog,
                 Some(*partition),

@@ -31,7 +31,8 @@ pub struct TimelineEntry {
     /// Stable id of the entry: a hash of the timeline key and the `event_id` of the first report
     /// that created it. Format: `te-` and 16 hex digits.
     pub entry_id: String,
-    /// Version of this entry: 1 when created, plus one for each report merged into it.
+    /// Version of this entry: 1 when created, plus one for each report merged into it (so it is
+    /// also the number of reports).
     pub version: u64,
     /// Version of the whole timeline after this change: plus one for every change published on
     /// the timeline (new entry or update), so a subscriber can detect a gap.
@@ -42,7 +43,8 @@ pub struct TimelineEntry {
     pub date: DateInfo,
     /// What happened, as told by the first report.
     pub event: EventInfo,
-    /// Every report of the event, in the order they arrived.
+    /// The reports of the event, in the order they arrived: the first 50 (`version` counts all
+    /// of them), so a record stays small however many outlets report one event.
     pub sources: Vec<SourceRef>,
     /// Watermark mode only: true when the change came after later-dated entries of the same
     /// timeline had already been released; such changes go to the late topic.

@@ -42,6 +42,11 @@ use super::keys::Aliases;
 use super::merge::{self, Candidate};
 use super::record::TimelineRecord;
 
+/// Most reports listed in an entry's `sources` (the first ones to arrive); `version` counts them
+/// all. Keeps every entry, and so every published record and changelog value, bounded however
+/// many outlets report one event.
+pub const MAX_SOURCES: usize = 50;
+
 /// When changes are published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -304,7 +309,9 @@ impl PartitionState {
                     let Some(mut stored) = timeline.entries.get(&id).cloned() else {
                         return;
                     };
-                    stored.entry.sources.push(source_of(record));
+                    if stored.entry.sources.len() < MAX_SOURCES {
+                        stored.entry.sources.push(source_of(record));
+                    }
                     stored.entry.version += 1;
                     for e in incoming_entities {
                         if !stored.entities.contains(&e) {
@@ -325,6 +332,9 @@ impl PartitionState {
                     let publish = !watermark || stored.released;
                     let late = watermark && stored.released;
                     Self::finish(key, timeline, stored, publish, late, settings, changes);
+                    // Past MAX_SOURCES the report is counted (version) but not listed; it is
+                    // still known here, so a second delivery of it changes nothing.
+                    timeline.reports.insert(record.event_id.clone(), id);
                 }
                 None => {
                     let id = entry_id(key, &record.event_id);
