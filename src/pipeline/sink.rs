@@ -10,7 +10,9 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
+};
 use rdkafka::topic_partition_list::TopicPartitionList;
 use rdkafka::{ClientContext, Message};
 
@@ -24,6 +26,8 @@ use crate::timeline::SCHEMA_VERSION;
 const TXN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a retriable commit is retried before giving up (fatal).
 const MAX_RETRIES: u32 = 10;
+/// How long an abort waits for the delivery reports of purged messages.
+const PURGE_PATIENCE: Duration = Duration::from_secs(30);
 /// How long `send` waits for room in a full local queue before giving up.
 const QUEUE_FULL_PATIENCE: Duration = Duration::from_secs(60);
 
@@ -322,9 +326,22 @@ impl Sink {
     /// Aborts the open transaction (exactly once); waits out the in-flight sends (at least once).
     pub fn abort(&self) -> Result<(), PipelineError> {
         match self.guarantee {
-            Guarantee::ExactlyOnce => self.retrying("abort_transaction", || {
-                self.producer.abort_transaction(TXN_TIMEOUT)
-            }),
+            Guarantee::ExactlyOnce => {
+                // abort_transaction purges what is still queued, but it waits for the delivery
+                // reports of those messages, and a BaseProducer only gets them when polled: with
+                // the broker gone (a restart) the call would time out again and again. So purge
+                // first and serve the reports here, then abort.
+                self.producer
+                    .purge(PurgeConfig::default().queue().inflight());
+                let deadline = Instant::now() + PURGE_PATIENCE;
+                while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
+                    self.producer.poll(Duration::from_millis(50));
+                }
+                self.retrying("abort_transaction", || {
+                    self.producer.poll(Duration::ZERO);
+                    self.producer.abort_transaction(TXN_TIMEOUT)
+                })
+            }
             Guarantee::AtLeastOnce => {
                 // Output already sent may be duplicated on reprocessing: that is the guarantee.
                 let _ = self.producer.flush(TXN_TIMEOUT);
