@@ -59,6 +59,19 @@ fn triggers_and_modalities() {
             "resume",
             Modality::Threatened,
         ),
+        // A negation governs the verb right after it, not an event noun past another verb.
+        (
+            "Washington has not commented on Saturday's test.",
+            "2019-12-14",
+            "test",
+            Modality::Asserted,
+        ),
+        (
+            "North Korea did not conduct a test on Saturday.",
+            "2019-12-14",
+            "test",
+            Modality::Negated,
+        ),
         (
             "The election was held in March 2018.",
             "2018-03",

@@ -595,6 +595,22 @@ fn location(
     loc
 }
 
+/// Whether a negation cue in `before` (the words just before the trigger) negates the trigger:
+/// the last cue, unless a verb of its own stands between it and the trigger ("has not commented
+/// on Saturday's test" negates the comment, not the test; "did not attend the summit" and "did
+/// not test" negate the event, a light verb handing it on).
+fn negated(toks: &[Token], before: Range<usize>) -> bool {
+    let end = before.end;
+    let Some(cue) = before.rev().find(|&k| {
+        let w = toks[k].lower.as_str();
+        lexicon::NEGATIONS.contains(w) || w.ends_with("n't")
+    }) else {
+        return false;
+    };
+    !(cue + 1..end)
+        .any(|k| is_verb(toks, k) && !lexicon::LIGHT_VERBS.contains(toks[k].lower.as_str()))
+}
+
 fn modality(
     text: &str,
     toks: &[Token],
@@ -603,16 +619,16 @@ fn modality(
     t: &Timex,
     published: chrono::NaiveDate,
 ) -> Modality {
+    let near_start = trigger.map_or(0, |i| i.saturating_sub(4).max(cl.start));
     let near: Vec<String> = match trigger {
-        Some(i) => toks[i.saturating_sub(4).max(cl.start)..i]
+        Some(i) => toks[near_start..i]
             .iter()
             .map(|t| t.lower.clone())
             .collect(),
         None => Vec::new(),
     };
-    if near
-        .iter()
-        .any(|w| lexicon::NEGATIONS.contains(&w.as_str()) || w.ends_with("n't"))
+    if let Some(i) = trigger
+        && negated(toks, near_start..i)
     {
         return Modality::Negated;
     }

@@ -7,9 +7,14 @@
 //!
 //! 1. **Trigger.** Their triggers fall in the same class ([`trigger_class`]): the same word up to
 //!    inflection ("tests", "tested", "testing"), or synonyms from one class of
-//!    [`TRIGGER_CLASSES`] ("talks", "summit", "met"). A support verb hands the class to the event
-//!    word after it in the phrase ([`event_class`]: "posted its first quarterly loss" is
-//!    `results`, "forced the closure" is `close`). A report without a trigger matches nothing.
+//!    [`TRIGGER_CLASSES`] ("talks", "summit", "met"). The class is read from the report's
+//!    sentence when the trigger word is not the event ([`event_class_dated`]): a support verb
+//!    hands it to the event word it governs ("posted its first quarterly loss" is `results`,
+//!    "found X, the founder of Y, guilty" is `convict`), a noun that modifies another to its
+//!    noun phrase's event word ("a test at the launch site" is `test`), "closed to traffic" is
+//!    `close`, and a date attached to an event noun dates that noun ("Thursday's sentencing ...
+//!    closes the chapter" is `sentence`). The extractor's trigger is left as it is: this only
+//!    decides what reports are compared as. A report without a trigger matches nothing.
 //! 2. **Date.** Their dates are compatible ([`dates_compatible`]): identical intervals, or one
 //!    inside the other when the wider is at most a month ("Dec. 7" and "December 2019", "last
 //!    week"), and, for two clock times on the same day, at most [`MAX_TIME_GAP_MINUTES`] apart.
@@ -25,6 +30,9 @@
 //!
 //! Two different events on the same day (a test and a statement) stay apart by rule 1; two
 //! tests on different days by rule 2; two bridges closed on the same day by rule 3.
+//!
+//! Among several matching entries, [`best_match`] prefers the same interval, then the most
+//! shared entities, then the entry with the most entities (the one most reports went into).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -180,10 +188,18 @@ pub const TRIGGER_CLASSES: &[(&str, &[&str])] = &[
         &["results", "earnings", "profit", "loss", "revenue"],
     ),
     ("resign", &["resign", "resignation", "quit"]),
-    ("appoint", &["appoint", "appointment"]),
+    // Taking office: a government appointed and sworn in on one day is one event.
     (
         "inaugurate",
-        &["inaugurate", "inauguration", "swear", "sworn"],
+        &[
+            "inaugurate",
+            "inauguration",
+            "swear",
+            "sworn",
+            "office",
+            "appoint",
+            "appointment",
+        ],
     ),
     ("sign", &["sign", "signing"]),
     (
@@ -389,61 +405,372 @@ fn class_table() -> &'static HashMap<String, &'static str> {
 /// itself ("tests", "tested", "testing" -> `test`). A hyphenated trigger not in the table is
 /// classed by its last part ("test-fired" -> `launch`). Empty for an empty trigger.
 pub fn trigger_class(trigger: &str) -> String {
-    let table = class_table();
-    let whole = stem(trigger);
-    if let Some(class) = table.get(&whole) {
-        return (*class).to_string();
-    }
-    if trigger.contains('-')
-        && let Some(last) = trigger.rsplit('-').find(|p| !p.trim().is_empty())
-    {
-        let s = stem(last);
-        if let Some(class) = table.get(&s) {
-            return (*class).to_string();
-        }
-    }
-    whole
+    known_class(trigger).map_or_else(|| stem(trigger), str::to_string)
 }
 
 /// Support verbs: verbs that say little of their own and hand the event to the event word they
 /// govern ("carried out a test", "followed an engine test", "posted a loss", "forced the
-/// closure", "found guilty", "set sentencing", "will bring flooding"). Compared by [`stem`].
+/// closure", "found guilty", "set sentencing", "will bring flooding", "received a prison
+/// sentence", "took office"); without one after them, to the event word they are said of ("the
+/// layoffs ... will begin"). Outcome verbs belong here too: the contest they name is the event
+/// ("won the election" reports the election). Compared by [`stem`].
 pub const SUPPORT_VERBS: &[&str] = &[
     "carry", "conduct", "perform", "stage", "follow", "post", "record", "force", "cause", "prompt",
     "trigger", "lead", "set", "find", "bring", "make", "give", "take", "get", "receive", "hold",
     "see", "mark", "suffer", "deliver", "issue", "hand", "face", "begin", "start", "end", "order",
-    "call",
+    "call", "win", "lose",
 ];
 
-/// How many words of the phrase after a support verb are searched for the event word.
-const SUPPORT_REACH: usize = 6;
+/// How many words of the clause after a support verb are searched for the event word ("found
+/// Sam Bankman-Fried, the founder of the collapsed exchange FTX, guilty").
+const SUPPORT_REACH: usize = 12;
 
-/// The class of an event's trigger ([`trigger_class`]); for a support verb ([`SUPPORT_VERBS`]),
-/// the class of the first word after it in the phrase that belongs to a class of
-/// [`TRIGGER_CLASSES`] ("posted its first quarterly loss" -> `results`), if any.
+/// How many words of the clause before a support verb are searched for the event word when none
+/// follows it ("The layoffs, concentrated at the Lansing plant, will begin").
+const SUBJECT_REACH: usize = 10;
+
+/// Words that end the stretch of a clause searched for an event word: what follows them is
+/// another event ("took office on Oct. 25, less than four weeks after the election").
+const SUBORDINATORS: &[&str] = &[
+    "after",
+    "before",
+    "since",
+    "until",
+    "when",
+    "while",
+    "because",
+    "although",
+    "though",
+    "unless",
+    "amid",
+    "despite",
+    "following",
+    "during",
+    "saying",
+    "that",
+    "which",
+    "who",
+    "whose",
+    "where",
+    "than",
+];
+
+/// How many words before a noun used as a modifier ("launch site") are searched for the event
+/// word of its noun phrase ("conducted a test at the Sohae satellite launch site").
+const MODIFIER_REACH: usize = 8;
+
+/// The class of one word when it is in [`TRIGGER_CLASSES`] (a hyphenated word by its last part:
+/// "test-fired" -> `launch`).
+fn known_class(word: &str) -> Option<&'static str> {
+    let table = class_table();
+    if let Some(class) = table.get(&stem(word)) {
+        return Some(class);
+    }
+    if word.contains('-')
+        && let Some(last) = word.rsplit('-').find(|p| !p.trim().is_empty())
+    {
+        return table.get(&stem(last)).copied();
+    }
+    None
+}
+
+/// A word of an event's sentence. Punctuation marks are words of their own and a possessive is
+/// split off ("Thursday's" -> "Thursday", "'s"), so a date's text is found word by word.
+#[derive(Debug)]
+struct Word {
+    lower: String,
+    /// Starts with a capital: a name, not an event word (the "States" of "United States").
+    capital: bool,
+}
+
+impl Word {
+    fn is_punct(&self) -> bool {
+        !self.lower.chars().any(char::is_alphanumeric)
+    }
+
+    /// Ends a clause, or the part of it that belongs to one event: an event word is never
+    /// searched across it.
+    fn is_break(&self) -> bool {
+        matches!(
+            self.lower.as_str(),
+            ";" | ":" | "--" | "\u{2014}" | "\u{2013}" | "(" | ")"
+        ) || SUBORDINATORS.contains(&self.lower.as_str())
+    }
+
+    /// A past form: "closed", "shut" is not one, "held" is.
+    fn is_past(&self) -> bool {
+        let w = self.lower.as_str();
+        (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
+            || crate::events::lexicon::IRREGULAR_PAST.contains(w)
+    }
+
+    /// Looks like a verb form (past, third person of a frequent verb, auxiliary) rather than the
+    /// noun an event is named by.
+    fn is_verbal(&self) -> bool {
+        use crate::events::lexicon;
+        let w = self.lower.as_str();
+        (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
+            || lexicon::IRREGULAR_PAST.contains(w)
+            || lexicon::COMMON_VERBS.contains(w)
+            || lexicon::REPORTING_VERBS.contains(w)
+            || lexicon::LIGHT_VERBS.contains(w)
+            || lexicon::MODALS.contains(w)
+    }
+
+    /// A plain lowercase content word: not punctuation, a function word or a verb form.
+    fn is_plain(&self) -> bool {
+        use crate::events::lexicon;
+        let w = self.lower.as_str();
+        !self.capital
+            && !self.is_punct()
+            && w.chars().all(|c| c.is_alphabetic() || c == '-')
+            && !lexicon::FUNCTION_WORDS.contains(w)
+            && !lexicon::PHRASE_STOPS.contains(w)
+            && !matches!(w, "'s" | "near" | "between" | "against" | "about")
+            && !self.is_verbal()
+    }
+
+    /// The class of a lowercase word ([`known_class`]); names have none.
+    fn class(&self) -> Option<&'static str> {
+        if self.capital || self.is_punct() {
+            return None;
+        }
+        known_class(&self.lower)
+    }
+}
+
+fn split_words(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut push = |s: &str| {
+        if !s.is_empty() {
+            out.push(Word {
+                lower: s.to_lowercase().replace('\u{2019}', "'"),
+                capital: s.starts_with(char::is_uppercase),
+            });
+        }
+    };
+    for chunk in text.split_whitespace() {
+        let start = chunk.find(char::is_alphanumeric).unwrap_or(chunk.len());
+        let end = chunk.rfind(char::is_alphanumeric).map_or(start, |i| {
+            i + chunk[i..].chars().next().map_or(1, char::len_utf8)
+        });
+        let end = end.max(start);
+        for c in chunk[..start].chars() {
+            push(c.encode_utf8(&mut [0; 4]));
+        }
+        let core = &chunk[start..end];
+        let possessive = ["'s", "\u{2019}s"]
+            .iter()
+            .find_map(|p| core.strip_suffix(p).filter(|c| !c.is_empty()));
+        match possessive {
+            Some(owner) => {
+                push(owner);
+                push("'s");
+            }
+            None => push(core),
+        }
+        // Trailing marks; a dash or a run of dots is one mark.
+        let tail = &chunk[end..];
+        if tail.starts_with("--") || tail.chars().all(|c| c == '.') {
+            push(tail);
+        } else {
+            for c in tail.chars() {
+                push(c.encode_utf8(&mut [0; 4]));
+            }
+        }
+    }
+    out
+}
+
+/// Where `needle` occurs in `hay` as consecutive words (same lowercase forms).
+fn occurrences(hay: &[Word], needle: &[Word]) -> Vec<usize> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return Vec::new();
+    }
+    (0..=hay.len() - needle.len())
+        .filter(|&i| {
+            needle
+                .iter()
+                .zip(&hay[i..])
+                .all(|(a, b)| a.lower == b.lower)
+        })
+        .collect()
+}
+
+/// The event's sentence with the positions of its trigger and (when given and found) its date.
+struct Reading {
+    words: Vec<Word>,
+    trigger: usize,
+    /// First and one-past-last word of the date.
+    date: Option<(usize, usize)>,
+}
+
+impl Reading {
+    /// Reads `event.sentence`; `None` when the trigger cannot be found in it.
+    fn new(event: &EventInfo, date_text: Option<&str>) -> Option<Reading> {
+        let words = split_words(&event.sentence);
+        let trigger = {
+            let t = split_words(&event.trigger);
+            let phrase = split_words(&event.phrase);
+            let within = occurrences(&phrase, &t).first().copied();
+            let via_phrase =
+                within.and_then(|k| occurrences(&words, &phrase).first().map(|start| start + k));
+            via_phrase.or_else(|| occurrences(&words, &t).first().copied())?
+        };
+        let date = date_text.and_then(|text| {
+            let d = split_words(text);
+            occurrences(&words, &d)
+                .into_iter()
+                .min_by_key(|&i| i.abs_diff(trigger))
+                .map(|i| (i, i + d.len()))
+        });
+        Some(Reading {
+            words,
+            trigger,
+            date,
+        })
+    }
+
+    /// The class of the first event word among `range` (in its order): a lowercase word of a
+    /// class that is not a verb form (verbs are events of their own) nor a modifier. The
+    /// search stops at a clause break ([`Word::is_break`]) and after `reach` words.
+    fn class_in(&self, range: impl Iterator<Item = usize>, reach: usize) -> Option<&'static str> {
+        let mut seen = 0;
+        for k in range {
+            let w = self.words.get(k)?;
+            if w.is_break() {
+                return None;
+            }
+            if w.is_punct() {
+                continue;
+            }
+            if let Some(class) = w.class().filter(|_| !w.is_verbal() && !self.is_modifier(k)) {
+                return Some(class);
+            }
+            seen += 1;
+            if seen >= reach {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Whether the word at `k` modifies the plain noun after it ("launch site", "test stand").
+    /// The date's own words are not nouns of the phrase ("the storms last week").
+    fn is_modifier(&self, k: usize) -> bool {
+        let in_date = self
+            .date
+            .is_some_and(|(ds, de)| (ds..de).contains(&(k + 1)));
+        !in_date
+            && self
+                .words
+                .get(k + 1)
+                .is_some_and(|next| next.is_plain() && next.class().is_none())
+    }
+
+    /// The event class this reading gives, if it says more than the trigger word alone.
+    fn class(&self, event: &EventInfo) -> Option<&'static str> {
+        let w = &self.words;
+        let t = self.trigger;
+        // The event noun the date is attached to, when the trigger is a verb after the date:
+        // "Last Thursday's sentencing ... closes", "the closure on Jan. 10 snarled traffic".
+        // (Before the date, a verb and its object are dated together: "announced the layoffs on
+        // Oct. 24".)
+        if let Some((ds, de)) = self.date.filter(|(_, de)| t >= *de) {
+            if w.get(de).is_some_and(|x| x.lower == "'s")
+                && let Some(class) = self.class_in(de + 1..de + 4, 3)
+            {
+                return Some(class);
+            }
+            if ds >= 2
+                && matches!(w[ds - 1].lower.as_str(), "on" | "in")
+                && !w[ds - 2].is_verbal()
+                && let Some(class) = w[ds - 2].class()
+            {
+                return Some(class);
+            }
+        }
+        // "met Kang on Monday and urged Pyongyang": a date before "and" and the trigger dates
+        // the verb before it.
+        if let Some((ds, de)) = self.date
+            && (de..t).all(|k| matches!(w[k].lower.as_str(), "and" | ","))
+            && (de..t).any(|k| w[k].lower == "and")
+        {
+            let mut seen = 0;
+            for k in (0..ds).rev() {
+                if w[k].is_break() || seen >= SUBJECT_REACH {
+                    break;
+                }
+                if w[k].is_past()
+                    && let Some(class) = w[k].class()
+                {
+                    return Some(class);
+                }
+                seen += usize::from(!w[k].is_punct());
+            }
+        }
+        let trigger_stem = stem(&event.trigger);
+        static SUPPORT: OnceLock<HashSet<String>> = OnceLock::new();
+        let support = SUPPORT.get_or_init(|| SUPPORT_VERBS.iter().map(|v| stem(v)).collect());
+        if support.contains(&trigger_stem) {
+            return self
+                .class_in(t + 1..w.len(), SUPPORT_REACH)
+                .or_else(|| self.class_in((0..t).rev(), SUBJECT_REACH));
+        }
+        // "closed to traffic": not an infinitive but the object of a participle's "to".
+        if known_class(&event.trigger).is_none()
+            && t >= 2
+            && w[t - 1].lower == "to"
+            && w[t - 2].is_past()
+            && let Some(class) = w[t - 2].class()
+        {
+            return Some(class);
+        }
+        // "a test at the Sohae satellite launch site": the trigger modifies a noun; the event is
+        // the noun phrase's own event word before it, if any.
+        if self.is_modifier(t) && event.phrase.to_lowercase().ends_with(&w[t].lower) {
+            return self.class_in((t.saturating_sub(MODIFIER_REACH)..t).rev(), MODIFIER_REACH);
+        }
+        None
+    }
+}
+
+/// The class of an event's trigger ([`trigger_class`]), corrected by reading the event's
+/// sentence:
+///
+/// - a support verb ([`SUPPORT_VERBS`]) takes the class of the first event word after it in its
+///   clause ("posted its first quarterly loss" -> `results`), else of the one before it ("the
+///   layoffs ... will begin" -> `cut`);
+/// - a word after a participle's "to" takes the participle's class ("closed to traffic" ->
+///   `close`);
+/// - a noun that modifies another noun takes the class of its noun phrase's event word ("a test
+///   at the Sohae satellite launch site" -> `test`).
+///
+/// Without a sentence, the phrase is read instead. See [`event_class_dated`] for the date's own
+/// event noun.
 pub fn event_class(event: &EventInfo) -> String {
+    event_class_dated(event, None)
+}
+
+/// [`event_class`], and first of all the event noun the date is attached to when `date_text`
+/// is found in the sentence: "Last Thursday's sentencing ... closes the chapter" -> `sentence`,
+/// "The bridge closure on Jan. 10 snarled traffic" -> `close`.
+pub fn event_class_dated(event: &EventInfo, date_text: Option<&str>) -> String {
     let class = trigger_class(&event.trigger);
-    static SUPPORT: OnceLock<HashSet<String>> = OnceLock::new();
-    let support = SUPPORT.get_or_init(|| SUPPORT_VERBS.iter().map(|v| stem(v)).collect());
-    if !support.contains(&stem(&event.trigger)) {
+    if class.is_empty() {
         return class;
     }
-    let table = class_table();
-    let words: Vec<&str> = event
-        .phrase
-        .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let after = words
-        .iter()
-        .position(|w| w.eq_ignore_ascii_case(&event.trigger))
-        .map_or(0, |i| i + 1);
-    words
-        .iter()
-        .skip(after)
-        .take(SUPPORT_REACH)
-        .find_map(|w| table.get(&stem(w)))
-        .map_or(class, |c| (*c).to_string())
+    let reading = Reading::new(event, date_text).or_else(|| {
+        // No sentence (or the trigger is not in it): the phrase is all there is to read.
+        let alone = EventInfo {
+            sentence: event.phrase.clone(),
+            ..event.clone()
+        };
+        Reading::new(&alone, None)
+    });
+    reading
+        .and_then(|r| r.class(event))
+        .map_or(class, str::to_string)
 }
 
 /// The entity keys of an event: its participants and its place, through the alias table, in
@@ -541,7 +868,10 @@ fn single_day(d: &DateInfo) -> bool {
 /// Whether `incoming` reports the same real event as the entry `existing` (the rules are in the
 /// module docs).
 pub fn same_event(existing: &Candidate<'_>, incoming: &Candidate<'_>) -> bool {
-    let (ca, cb) = (event_class(existing.event), event_class(incoming.event));
+    let (ca, cb) = (
+        event_class_dated(existing.event, Some(&existing.date.text)),
+        event_class_dated(incoming.event, Some(&incoming.date.text)),
+    );
     if ca.is_empty() || ca != cb {
         return false;
     }
@@ -561,10 +891,12 @@ pub fn same_event(existing: &Candidate<'_>, incoming: &Candidate<'_>) -> bool {
 }
 
 /// The candidate `incoming` joins: among those that are [`same_event`], the one with the same
-/// interval rather than a nested one, then the most shared entities, then the same trigger
-/// word; ties go to the lowest index. `None` when none matches.
+/// interval rather than a nested one, then the most shared entities, then the most entities (an
+/// entry gathers the entities of every report merged into it, so this is the better-attested
+/// entry: a report that names nobody joins the entry of ten reports rather than a stray one),
+/// then the same trigger word; ties go to the lowest index. `None` when none matches.
 pub fn best_match(candidates: &[Candidate<'_>], incoming: &Candidate<'_>) -> Option<usize> {
-    let mut best: Option<((bool, usize, bool), usize)> = None;
+    let mut best: Option<((bool, usize, usize, bool), usize)> = None;
     for (i, c) in candidates.iter().enumerate() {
         if !same_event(c, incoming) {
             continue;
@@ -572,6 +904,7 @@ pub fn best_match(candidates: &[Candidate<'_>], incoming: &Candidate<'_>) -> Opt
         let score = (
             c.date.start == incoming.date.start && c.date.end == incoming.date.end,
             overlap(c.entities, incoming.entities),
+            c.entities.len(),
             c.event
                 .trigger
                 .eq_ignore_ascii_case(&incoming.event.trigger),
