@@ -1,4 +1,5 @@
-//! The client examples in `docs/examples/` against a real Apache Kafka broker
+//! The client examples in `docs/examples/` (kcat.sh, subscriber.py, timeline_subscriber.py)
+//! against a real Apache Kafka broker
 //! (`scripts/kafka.sh start`; `KAFKA_BOOTSTRAP_SERVERS`, default 127.0.0.1:9092), reading what the
 //! real `dateline run` binary published for the seed article.
 //!
@@ -256,6 +257,61 @@ fn examples_read_the_seed_timeline_in_order() {
             )),
             "{line:?}"
         );
+    }
+
+    // The timeline subscriber: follows the seed's `north-korea` entity timeline on the timeline
+    // stage's output and keeps it in date order from the `position` links alone.
+    let script = root().join("docs/examples/timeline_subscriber.py");
+    let entries_topic = format!("{}-entries", n.output);
+    let aliases = dateline::timeline::keys::Aliases::builtin();
+    let nk: Vec<&TimelineRecord> = want
+        .iter()
+        .filter(|r| {
+            dateline::timeline::keys::timeline_keys(
+                r,
+                &n.input,
+                &[dateline::timeline::keys::TimelineKind::Entity],
+                &aliases,
+            )
+            .iter()
+            .any(|k| k == "north-korea")
+        })
+        .collect();
+    assert!(nk.len() >= 3, "the seed dates several north-korea events");
+    let out = run_with_timeout(
+        Command::new(python())
+            .arg(&script)
+            .args(["--bootstrap-servers", &brokers, "--topic", &entries_topic])
+            .args(["--timeline", "north-korea"])
+            .args(["--max-messages", &nk.len().to_string(), "--timeout", "90"]),
+        Duration::from_secs(120),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "timeline_subscriber.py failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    let heading = "== timeline north-korea (";
+    let block: Vec<&str> = stdout
+        .rsplit_once(heading)
+        .unwrap_or_else(|| panic!("no `{heading}` in:\n{stdout}"))
+        .1
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("== "))
+        .collect();
+    assert_eq!(block.len(), nk.len(), "{stdout}");
+    // `want` is in the article's date order, so the entries must come in that order too.
+    for (line, record) in block.iter().zip(&nk) {
+        let id = dateline::timeline::store::entry_id("north-korea", &record.event_id);
+        assert!(
+            line.ends_with(&id),
+            "{line:?} should be entry {id}\n{stdout}"
+        );
+        let days = format!("{}..{}", record.date.start, record.date.end);
+        assert!(line.starts_with(&days), "{line:?} should start with {days}");
     }
 
     // The kcat one-liner: key TAB headers TAB value, read_committed.

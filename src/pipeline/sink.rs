@@ -26,6 +26,9 @@ use crate::timeline::SCHEMA_VERSION;
 const TXN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a retriable commit is retried before giving up (fatal).
 const MAX_RETRIES: u32 = 10;
+/// How often a retriable send_offsets_to_transaction is retried before the batch is aborted and
+/// read again.
+const SEND_OFFSETS_RETRIES: u32 = 3;
 /// How long an abort waits for the delivery reports of purged messages.
 const PURGE_PATIENCE: Duration = Duration::from_secs(30);
 /// How long `send` waits for room in a full local queue before giving up.
@@ -292,9 +295,23 @@ impl Sink {
     ) -> Result<(), CommitError> {
         match self.guarantee {
             Guarantee::ExactlyOnce => {
-                self.retrying_txn("send_offsets_to_transaction", || {
-                    self.producer
-                        .send_offsets_to_transaction(offsets, group, TXN_TIMEOUT)
+                // Nothing is committed before commit_transaction, so a send_offsets that keeps
+                // timing out (seen after a broker restart: the request to the coordinator stalls
+                // while the transaction lives on) is given up after a few tries for an abort and
+                // a fresh transaction, which does go through.
+                self.retrying_txn_at_most(
+                    "send_offsets_to_transaction",
+                    SEND_OFFSETS_RETRIES,
+                    || {
+                        self.producer
+                            .send_offsets_to_transaction(offsets, group, TXN_TIMEOUT)
+                    },
+                )
+                .map_err(|mut e| {
+                    if e.class == ErrorClass::Fatal && e.attempts > 1 {
+                        e.class = ErrorClass::AbortRequired;
+                    }
+                    e
                 })?;
                 self.retrying_txn("commit_transaction", || {
                     self.producer.commit_transaction(TXN_TIMEOUT)
@@ -375,13 +392,22 @@ impl Sink {
         operation: &'static str,
         call: impl Fn() -> Result<(), KafkaError>,
     ) -> Result<(), CommitError> {
+        self.retrying_txn_at_most(operation, MAX_RETRIES, call)
+    }
+
+    fn retrying_txn_at_most(
+        &self,
+        operation: &'static str,
+        max_retries: u32,
+        call: impl Fn() -> Result<(), KafkaError>,
+    ) -> Result<(), CommitError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match call() {
                 Ok(()) => return Ok(()),
                 Err(error) => match classify(&error) {
-                    ErrorClass::Retriable if attempt < MAX_RETRIES => {
+                    ErrorClass::Retriable if attempt < max_retries => {
                         tracing::warn!(operation, attempt, error = %error, "retriable; retrying");
                         std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
                     }
