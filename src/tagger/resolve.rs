@@ -68,7 +68,7 @@ fn is_narrative(found: &[Found], reference_year: i32) -> bool {
         .collect();
     let far = years
         .iter()
-        .filter(|y| (**y - reference_year).abs() > 2)
+        .filter(|y| (**y - reference_year).abs() > 1)
         .count();
     // News speaks of "Monday", "yesterday", "this week"; a narrative of the past does not.
     let deictic = found
@@ -92,7 +92,8 @@ fn is_narrative(found: &[Found], reference_year: i32) -> bool {
 
 /// Resolves every found expression of `text`.
 pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffset>) -> Vec<Timex> {
-    let found = merge(text, found);
+    let mut found = merge(text, found);
+    share_years(text, &mut found);
     let mut ctx = Ctx {
         today: reference.date_naive(),
         last: None,
@@ -130,6 +131,46 @@ pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffse
         out.push(t);
     }
     out
+}
+
+/// The year written on the second of two coordinated dates belongs to both: "in August and
+/// September 1914", "26 June - 4 August 1952", "March 3 or 4, 2018".
+fn share_years(text: &str, found: &mut [Found]) {
+    for i in 1..found.len() {
+        let year = match found[i].partial {
+            Partial::Day {
+                year: YearRef::Known(y),
+                ..
+            }
+            | Partial::Month {
+                year: YearRef::Known(y),
+                ..
+            } => y,
+            _ => continue,
+        };
+        let gap = text
+            .get(found[i - 1].span.end..found[i].span.start)
+            .unwrap_or("x")
+            .trim();
+        let coordinated = matches!(
+            gap,
+            "and" | "or" | "to" | "through" | "until" | "till" | "-" | "–" | "/" | "," | "and/or"
+        );
+        if !coordinated {
+            continue;
+        }
+        if let Partial::Day {
+            year: ref mut y @ YearRef::Auto,
+            ..
+        }
+        | Partial::Month {
+            year: ref mut y @ YearRef::Auto,
+            ..
+        } = found[i - 1].partial
+        {
+            *y = YearRef::Known(year);
+        }
+    }
 }
 
 /// Joins a time of day with the day written next to it ("10:32 a.m. EDT on Monday",
@@ -393,7 +434,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                     ));
                 }
             }
-            ctx.last = Some(Cal::Day(day));
+            remember(ctx, Cal::Day(day));
             let mut t = timex(kind, value, f.modifier, anchor);
             t.granularity = Granularity::Time;
             t.interval = Some((day, day));
@@ -402,22 +443,54 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
         Partial::PartOfDay { code, date } => {
             let (cal, anchor) = resolve_cal(date, tense, ctx)?;
             let Cal::Day(day) = cal else { return None };
-            ctx.last = Some(cal);
+            remember(ctx, cal);
             let mut t = timex(kind, format!("{}T{code}", cal.value()), f.modifier, anchor);
             t.granularity = Granularity::Time;
             t.interval = Some((day, day));
             Some(t)
         }
         p => {
-            let (cal, anchor) = resolve_cal(p, tense, ctx)?;
+            let (cal, anchor) = match (p, ctx.last) {
+                // Financial reports compare periods: "a year earlier", "a year ago" is the
+                // period under report (the last quarter or half mentioned) a year back.
+                (
+                    Partial::Rel {
+                        unit: Unit::Year,
+                        n,
+                        ..
+                    },
+                    Some(Cal::Quarter(y, q)),
+                ) if f.rule == "ago" => (Cal::Quarter(y + n, q), Anchor::Previous),
+                (
+                    Partial::Rel {
+                        unit: Unit::Year,
+                        n,
+                        ..
+                    },
+                    Some(Cal::Half(y, h)),
+                ) if f.rule == "ago" => (Cal::Half(y + n, h), Anchor::Previous),
+                _ => resolve_cal(p, tense, ctx)?,
+            };
             let interval = apply_mod(cal.interval()?, f.modifier);
-            ctx.last = Some(cal);
+            remember(ctx, cal);
             let mut t = timex(kind, cal.value(), f.modifier, anchor);
             t.granularity = cal.granularity();
             t.interval = Some(interval);
             Some(t)
         }
     }
+}
+
+/// Makes `cal` the last date mentioned, unless it only restates a coarser period around the
+/// last one ("on December 7, ... 1941": the story stays on December 7).
+fn remember(ctx: &mut Ctx, cal: Cal) {
+    if let (Some(last), Some((s, e))) = (ctx.last, cal.interval())
+        && last.granularity() < cal.granularity()
+        && last.interval().is_some_and(|(ls, le)| s <= ls && le <= e)
+    {
+        return;
+    }
+    ctx.last = Some(cal);
 }
 
 /// Picks the year of (month, day) in the reference year or a neighbour, by tense.

@@ -347,6 +347,7 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("4 July 1994", "1994-07-04"),
             ("the 4th of July", "2019-07-04"),
+            ("from 26 June to 4 August 1952", "1952-06-26|1952-08-04"),
         ],
     },
     Rule {
@@ -460,6 +461,10 @@ pub static RULES: &[Rule] = &[
                 "2019-12-07|2019-12-09",
             ),
             ("a year earlier", "2018"),
+            (
+                "Profit rose in the third quarter from a year earlier.",
+                "2019-Q3|2018-Q3",
+            ),
         ],
     },
     Rule {
@@ -636,6 +641,7 @@ pub static RULES: &[Rule] = &[
             ("It happened in June.", "2019-06"),
             ("Sales rose in April.", "2019-04"),
             ("They will decide in March.", "2020-03"),
+            ("in August and September 1914", "1914-08|1914-09"),
         ],
     },
     Rule {
