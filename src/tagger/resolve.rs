@@ -263,6 +263,7 @@ const FUTURE_CUES: &[&str] = &[
     "slated",
     "won't",
     "tomorrow",
+    // Future in the past and possibility: "said he would leave Tuesday", "might come Monday".
 ];
 
 static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);
@@ -469,10 +470,24 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                     },
                     Some(Cal::Half(y, h)),
                 ) if f.rule == "ago" => (Cal::Half(y + n, h), Anchor::Previous),
+                // "the quarter" is the quarter under discussion, once one was named; "the
+                // year-ago quarter" (n = -5) is that quarter a year back.
+                (Partial::Rel { n, .. }, Some(Cal::Quarter(y, q))) if f.rule == "the_quarter" => (
+                    Cal::Quarter(if *n < -1 { y - 1 } else { y }, q),
+                    Anchor::Previous,
+                ),
                 _ => resolve_cal(p, tense, ctx)?,
             };
             let interval = apply_mod(cal.interval()?, f.modifier);
-            remember(ctx, cal);
+            // A comparison period ("a year earlier") does not move the discussion to it.
+            // A look back ("a year earlier", "the year-ago quarter") is a comparison or a
+            // flashback: the story does not move to it. Forward shifts ("two days later") do move it.
+            let look_back = matches!(f.rule, "ago" | "the_quarter")
+                && (matches!(p, Partial::Rel { n, .. } if *n < 0)
+                    || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
+            if !look_back {
+                remember(ctx, cal);
+            }
             let mut t = timex(kind, cal.value(), f.modifier, anchor);
             t.granularity = cal.granularity();
             t.interval = Some(interval);
@@ -719,7 +734,9 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
                 YearRef::Auto => {
                     let cq = (today.month() - 1) / 3 + 1;
                     let y = match tense {
-                        Tense::Future if quarter < cq => today.year() + 1,
+                        // Results of the quarter just ended are still to come: only an
+                        // earlier quarter is next year's.
+                        Tense::Future if quarter + 1 < cq => today.year() + 1,
                         Tense::Future => today.year(),
                         _ if quarter > cq => today.year() - 1,
                         _ => today.year(),

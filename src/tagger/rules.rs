@@ -451,7 +451,7 @@ pub static RULES: &[Rule] = &[
     // ---- relative --------------------------------------------------------------------------
     Rule {
         name: "ago",
-        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some|just|only)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
+        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
         produce: p_ago,
         examples: &[
             ("a week ago", "2019-W50"),
@@ -490,12 +490,23 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        name: "the_latest_quarter",
+        pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)(?:fiscal\s+)?(?P<unit>quarter|period)\b",
+        produce: p_the_quarter,
+        examples: &[("Profit rose in the latest quarter.", "2019-Q3")],
+    },
+    Rule {
+        // Anaphoric: the quarter under discussion, once one was named.
         name: "the_quarter",
-        pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)?(?P<ago>(?:year-(?:ago|earlier)|comparable|year-before)\s+)?(?:fiscal\s+)?(?P<unit>quarter|period)\b",
+        pattern: r"\bthe\s+(?P<ago>(?:year-(?:ago|earlier)|comparable|year-before)\s+)?(?:fiscal\s+)?(?P<unit>quarter|period)\b",
         produce: p_the_quarter,
         examples: &[
             ("Profit rose in the quarter.", "2019-Q3"),
             ("the year-ago quarter", "2018-Q3"),
+            (
+                "Sales fell in the second quarter. In the quarter, and in the year-ago quarter",
+                "2019-Q2|2019-Q2|2018-Q2",
+            ),
         ],
     },
     Rule {
@@ -613,7 +624,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?:(?P<mod>more\s+than|less\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<t>(?:the\s+(?:(?:past|last|next|first|previous|coming|final)\s+)?)?(?P<n>{NUM})(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final)\s+)?)?(?P<n>{NUM})(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -624,6 +635,8 @@ pub static RULES: &[Rule] = &[
             ("5 1/2 hours", "PT5H30M"),
             ("two and a half years", "P2Y6M"),
             ("the last twenty four hours", "PT24H"),
+            ("It lasted nearly two years.", "P2Y"),
+            ("The 46-day battle", "P46D"),
         ],
     },
     Rule {
@@ -1820,14 +1833,30 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     if h.get("old").is_some_and(|o| o.ends_with("old")) {
         return None;
     }
-    let modifier = h.get("mod").map(|m| match m.to_ascii_lowercase().as_str() {
-        "more than" | "over" => Mod::MoreThan,
-        "less than" | "under" | "nearly" | "almost" => Mod::LessThan,
-        "at least" => Mod::EqualOrMore,
-        "up to" => Mod::EqualOrLess,
-        _ => Mod::Approx,
+    let modifier = h.get("mod").map(|m| {
+        let m = m.split_whitespace().collect::<Vec<_>>().join(" ");
+        match m.to_ascii_lowercase().as_str() {
+            "more than" | "over" => Mod::MoreThan,
+            "less than" | "fewer than" | "under" | "nearly" | "almost" => Mod::LessThan,
+            "at least" => Mod::EqualOrMore,
+            "up to" | "no more than" => Mod::EqualOrLess,
+            _ => Mod::Approx,
+        }
     });
-    h.one(Partial::Duration(duration_value(n, unit)), modifier)
+    // TIMEX3 takes the modifier into the expression ("nearly two years"), but not the article
+    // of a duration used as an adjective ("the [46-day] battle").
+    let mut span = h.span();
+    if let (Some(the), Some(ns), Some(us)) = (h.get("the"), h.span_of("n"), h.span_of("unit"))
+        && the.split_whitespace().count() == 1
+        && h.text.get(ns.end..us.start).is_some_and(|gap| gap == "-")
+    {
+        span.start = ns.start;
+    }
+    Some(vec![found(
+        span,
+        Partial::Duration(duration_value(n, unit)),
+        modifier,
+    )])
 }
 
 fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {
