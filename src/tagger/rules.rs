@@ -267,6 +267,34 @@ pub static RULES: &[Rule] = &[
         examples: &[("March 11-13, 2018", "2018-03-11|2018-03-13")],
     },
     Rule {
+        // The month (and year) written once after a span of days belongs to both ends:
+        // "12-14 July", "(23-28 March 1951)", "from 15 to 22 February".
+        name: "range_days_month",
+        pattern: r"\b(?P<d1>{DAY})\s*(?:-|(?u:–)|to|through|until|till)\s*(?P<d2>{DAY})\s+(?:of\s+)?(?P<m2>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_range_days_month,
+        examples: &[
+            ("on 12-14 July 1950", "1950-07-12|1950-07-14"),
+            ("From 15 to 22 February 1984", "1984-02-15|1984-02-22"),
+        ],
+    },
+    Rule {
+        // "(August-September 1950)", "July to November 1954": a range of months sharing a year.
+        name: "span_months_year",
+        pattern: r"(?P<m1>{MONTH})\s*(?:-|(?u:–)|to|through|until|till)\s*(?P<m2>{MONTH}),?\s+(?P<y>{YEAR})",
+        produce: p_range_months,
+        examples: &[("(August-September 1950)", "1950-08|1950-09")],
+    },
+    Rule {
+        // "499-493 BC", "from 264 to 241 BC": the era written once applies to both years.
+        name: "range_era_years",
+        pattern: r"\b(?P<y1>\d{1,4})\s*(?:-|(?u:–)|to|and|until|till)\s*(?P<y2>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.))",
+        produce: p_range_era_years,
+        examples: &[
+            ("the Ionian Revolt (499-493 BC)", "BC0499|BC0493"),
+            ("from 264 to 241 BC", "BC0264|BC0241"),
+        ],
+    },
+    Rule {
         name: "coord_month_days",
         pattern: r"(?P<m1>{MONTH})\s+(?P<d1>{DAY})(?:,\s*(?P<d2>{DAY}))?,?\s+(?:and|or|&)\s+(?P<d3>{DAY})(?:,?\s+(?P<y>{YEAR}))?",
         produce: p_coord_days,
@@ -493,7 +521,10 @@ pub static RULES: &[Rule] = &[
         name: "the_latest_quarter",
         pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)(?:fiscal\s+)?(?P<unit>quarter|period)\b",
         produce: p_the_quarter,
-        examples: &[("Profit rose in the latest quarter.", "2019-Q3")],
+        examples: &[
+            ("Profit rose in the latest quarter.", "2019-Q3"),
+            ("Sales in the latest period rose.", "2019-Q3"),
+        ],
     },
     Rule {
         // Anaphoric: the quarter under discussion, once one was named.
@@ -983,6 +1014,61 @@ fn p_range_days(h: &Hit) -> Option<Vec<Found>> {
     Some(vec![a, b])
 }
 
+fn p_range_days_month(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m2")?)?;
+    let d1 = day_num(h.get("d1")?)?;
+    let d2 = day_num(h.get("d2")?)?;
+    if d2 <= d1 || is_count_noun(h.next_word()) {
+        return None;
+    }
+    let year = year_ref(h, "y");
+    let e2 = h.span_of("y").or_else(|| h.span_of("m2"))?.end;
+    let mut a = found(
+        h.span_of("d1")?,
+        Partial::Day {
+            year,
+            month,
+            day: d1,
+        },
+        None,
+    );
+    a.range_start = true;
+    let b = found(
+        h.span_of("d2")?.start..e2,
+        Partial::Day {
+            year,
+            month,
+            day: d2,
+        },
+        None,
+    );
+    Some(vec![a, b])
+}
+
+fn p_range_era_years(h: &Hit) -> Option<Vec<Found>> {
+    let y1: i32 = h.get("y1")?.parse().ok()?;
+    let y2: i32 = h.get("y2")?.parse().ok()?;
+    let bc = h.get("era")?.starts_with('B');
+    // Years count down before Christ: "499-493 BC".
+    let ordered = if bc { y1 > y2 } else { y1 < y2 };
+    if y1 == 0 || y2 == 0 || !ordered || h.before().ends_with(['$', '.', ',']) {
+        return None;
+    }
+    let sign = if bc { -1 } else { 1 };
+    let mut a = found(
+        h.span_of("y1")?,
+        Partial::Year(YearRef::Known(sign * y1)),
+        None,
+    );
+    a.range_start = true;
+    let b = found(
+        h.span_of("y2")?.start..h.span_of("era")?.end,
+        Partial::Year(YearRef::Known(sign * y2)),
+        None,
+    );
+    Some(vec![a, b])
+}
+
 fn p_coord_days(h: &Hit) -> Option<Vec<Found>> {
     let month = month_num(h.get("m1")?)?;
     let year = year_ref(h, "y");
@@ -1247,8 +1333,9 @@ fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
 fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
     let unit = h.get("unit")?.to_ascii_lowercase();
     let year_ago = h.get("ago").is_some();
-    // "the period" alone is too vague; "the year-ago period" is the quarter a year back.
-    if unit == "period" && !year_ago {
+    // "the period" alone is too vague; "the latest period" is the quarter just reported and
+    // "the year-ago period" that quarter a year back.
+    if unit == "period" && !year_ago && h.get("which").is_none() {
         return None;
     }
     let n = if year_ago { -5 } else { -1 };
