@@ -325,17 +325,22 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
             || PAST_FORMS.contains(w)
             || (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
     };
+    // A participle after a present or bare "be" is a present passive or an adjective, not a
+    // past tense: "talks that are supposed to end by May", "will be paid in January".
+    const BE: &[&str] = &["is", "are", "am", "be", "being", "'s", "'re"];
+    let after_be = |prev: Option<&String>| prev.is_some_and(|p| BE.contains(&p.as_str()));
     // The nearest cue decides: scan outward from the expression.
     let n = words_left.len().max(words_right.len());
     for i in 0..n {
-        for w in [words_left.get(i), words_right.get(i)]
-            .into_iter()
-            .flatten()
-        {
+        let left = words_left.get(i).map(|w| (w, words_left.get(i + 1)));
+        let right = words_right
+            .get(i)
+            .map(|w| (w, i.checked_sub(1).and_then(|j| words_right.get(j))));
+        for (w, prev) in [left, right].into_iter().flatten() {
             if is_future(w) {
                 return Tense::Future;
             }
-            if is_past(w) {
+            if is_past(w) && !(w.ends_with("ed") && after_be(prev)) {
                 return Tense::Past;
             }
         }

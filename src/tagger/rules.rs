@@ -168,6 +168,7 @@ pub const NEGATIVES: &[&str] = &[
     "Prices fall as supply grows.",
     "Keep up the spring in your step.",
     "The second half was scoreless.",
+    "They repelled a second attack.",
     "Three-quarters of the troops withdrew.",
 ];
 
@@ -686,6 +687,7 @@ pub static RULES: &[Rule] = &[
             ("Sales rose in April.", "2019-04"),
             ("They will decide in March.", "2020-03"),
             ("in August and September 1914", "1914-08|1914-09"),
+            ("Talks that are supposed to end by May", "2020-05"),
         ],
     },
     Rule {
@@ -1905,6 +1907,19 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
     let n_text = h.get("n")?;
     let n = number(n_text);
+    // "a second attack", "a second column": the ordinal, not one second.
+    if unit == Unit::Second
+        && matches!(n_text.to_ascii_lowercase().as_str(), "a" | "an")
+        && h.after()
+            .trim_start()
+            .starts_with(|c: char| c.is_alphabetic())
+        && !matches!(
+            h.next_word().to_ascii_lowercase().as_str(),
+            "or" | "and" | "later" | "earlier" | "ago" | "before" | "after"
+        )
+    {
+        return None;
+    }
     // "a week" alone is fine; "some day", "many years" are vague but still durations.
     // Reject "the 2 days" fragments of bigger numbers like "1,000 years" (comma before).
     if h.before().ends_with(',') && n_text.chars().all(|c| c.is_ascii_digit()) {
