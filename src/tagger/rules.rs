@@ -220,12 +220,18 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "next_part",
-        pattern: r"\bthe\s+(?P<which>next|following|previous)\s+(?P<pod>morning|afternoon|evening|night)\b",
+        pattern: r"\b(?:the\s+(?P<which>next|following|previous)|(?P<that>that|the\s+same))\s+(?P<pod>morning|afternoon|evening|night)\b",
         produce: p_next_part,
-        examples: &[(
-            "It began on June 3. The next morning",
-            "2019-06-03|2019-06-04TMO",
-        )],
+        examples: &[
+            (
+                "It began on June 3. The next morning",
+                "2019-06-03|2019-06-04TMO",
+            ),
+            (
+                "It began on June 3. That afternoon",
+                "2019-06-03|2019-06-03TAF",
+            ),
+        ],
     },
     Rule {
         name: "weekday_part",
@@ -1376,10 +1382,10 @@ fn p_future_ref(h: &Hit) -> Option<Vec<Found>> {
 }
 
 fn p_next_part(h: &Hit) -> Option<Vec<Found>> {
-    let n = if h.get("which")?.eq_ignore_ascii_case("previous") {
-        -1
-    } else {
-        1
+    let n = match h.get("which") {
+        None => 0,
+        Some(w) if w.eq_ignore_ascii_case("previous") => -1,
+        Some(_) => 1,
     };
     h.one(
         Partial::PartOfDay {
