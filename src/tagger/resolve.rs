@@ -490,7 +490,10 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             let look_back = matches!(f.rule, "ago" | "the_quarter")
                 && (matches!(p, Partial::Rel { n, .. } if *n < 0)
                     || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
-            if !look_back {
+            // In a narrative, a plan ("a campaign planned for 1976") looks ahead without moving
+            // the story there.
+            let plan = ctx.narrative && tense == Tense::Future && anchor == Anchor::Absolute;
+            if !look_back && !plan {
                 remember(ctx, cal);
             }
             let mut t = timex(kind, cal.value(), f.modifier, anchor);
