@@ -493,7 +493,15 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             // In a narrative, a plan ("a campaign planned for 1976") looks ahead without moving
             // the story there.
             let plan = ctx.narrative && tense == Tense::Future && anchor == Anchor::Absolute;
-            if !look_back && !plan {
+            // Nor does a year decades away from the story ("as Napoleon had in 1812"): a
+            // digression, not a jump.
+            let digression = ctx.narrative
+                && cal.granularity() >= Granularity::Year
+                && ctx.last.and_then(|c| c.interval()).is_some_and(|(s, _)| {
+                    cal.interval()
+                        .is_some_and(|(cs, _)| (cs.year() - s.year()).abs() > DIGRESSION_YEARS)
+                });
+            if !look_back && !plan && !digression {
                 remember(ctx, cal);
             }
             let mut t = timex(kind, cal.value(), f.modifier, anchor);
@@ -503,6 +511,9 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
         }
     }
 }
+
+/// How far (in years) from the story's date a year mention is taken as a digression.
+const DIGRESSION_YEARS: i32 = 20;
 
 /// Makes `cal` the last date mentioned, unless it only restates a coarser period around the
 /// last one ("on December 7, ... 1941": the story stays on December 7).
@@ -837,4 +848,36 @@ fn weekday_date(today: NaiveDate, weekday: Weekday, dir: Dir, tense: Tense) -> O
         },
     };
     shift_days(today, offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    fn values(text: &str) -> Vec<String> {
+        let reference =
+            DateTime::parse_from_rfc3339("2009-12-19T00:00:00Z").expect("valid reference");
+        super::super::tag(text, reference)
+            .into_iter()
+            .map(|t| t.value)
+            .collect()
+    }
+
+    #[test]
+    fn a_digression_or_a_plan_does_not_move_the_story() {
+        let v = values(
+            "In 1919 the war began. On 10 March 1920 the army attacked, as Napoleon had in \
+             1812, and a campaign was planned for 1921. The town fell on 11 March.",
+        );
+        assert_eq!(v, ["1919", "1920-03-10", "1812", "1921", "1920-03-11"]);
+    }
+
+    #[test]
+    fn a_year_restating_the_story_date_keeps_the_day() {
+        let v = values(
+            "In 1939 it began. In 1940 it spread. On December 7, 1941, Japan attacked. In \
+             January, the Allies met.",
+        );
+        assert_eq!(v, ["1939", "1940", "1941-12-07", "1942-01"]);
+    }
 }
