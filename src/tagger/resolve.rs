@@ -382,7 +382,9 @@ fn sentence_end(after: &str) -> Option<usize> {
 
 fn kind_of(p: &Partial) -> TimexType {
     match p {
-        Partial::Time { .. } | Partial::PartOfDay { .. } => TimexType::Time,
+        Partial::Time { .. } | Partial::PartOfDay { .. } | Partial::AnyDayPart(_) => {
+            TimexType::Time
+        }
         Partial::Duration(_) => TimexType::Duration,
         Partial::Set(_) => TimexType::Set,
         _ => TimexType::Date,
@@ -411,6 +413,12 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             Some(timex(kind, v.clone(), f.modifier, Anchor::Absolute))
         }
         Partial::Ref(v) => Some(timex(kind, (*v).to_string(), f.modifier, Anchor::Reference)),
+        Partial::AnyDayPart(code) => Some(timex(
+            kind,
+            format!("XXXX-XX-XXT{code}"),
+            f.modifier,
+            Anchor::Absolute,
+        )),
         Partial::Time {
             hour,
             minute,
@@ -820,7 +828,8 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
         | Partial::PartOfDay { .. }
         | Partial::Duration(_)
         | Partial::Set(_)
-        | Partial::Ref(_) => return None,
+        | Partial::Ref(_)
+        | Partial::AnyDayPart(_) => return None,
     })
 }
 

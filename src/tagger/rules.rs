@@ -234,6 +234,13 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // "They moved only at night": a part of no particular day.
+        name: "any_night",
+        pattern: r"\b(?:at|by)\s+(?P<t>night)\b",
+        produce: p_any_night,
+        examples: &[("They travelled at night.", "XXXX-XX-XXTNI")],
+    },
+    Rule {
         name: "weekday_part",
         pattern: r"(?P<wd>{WEEKDAY})\s+(?P<pod>morning|afternoon|evening|night)\b",
         produce: p_weekday_part,
@@ -1379,6 +1386,10 @@ fn p_the_current(h: &Hit) -> Option<Vec<Found>> {
 
 fn p_future_ref(h: &Hit) -> Option<Vec<Found>> {
     h.one(Partial::Ref("FUTURE_REF"), None)
+}
+
+fn p_any_night(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::AnyDayPart("NI"), None)
 }
 
 fn p_next_part(h: &Hit) -> Option<Vec<Found>> {
