@@ -413,6 +413,16 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // "February last year", "in March of next year": the month of a relative year.
+        name: "month_rel_year",
+        pattern: r"(?P<m>{MONTH})\s+(?:of\s+)?(?P<det>last|this|next)\s+year\b",
+        produce: p_month_rel_year,
+        examples: &[
+            ("in February last year", "2018-02"),
+            ("by March of next year", "2020-03"),
+        ],
+    },
+    Rule {
         name: "month_of_that_year",
         pattern: r"(?P<m>{MONTH})\s+of\s+(?:that|the\s+same|the\s+following|the\s+previous)\s+year",
         produce: p_month_of_that_year,
@@ -1439,6 +1449,22 @@ fn p_month_year(h: &Hit) -> Option<Vec<Found>> {
             month,
         },
         modifier,
+    )
+}
+
+fn p_month_rel_year(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m")?)?;
+    let shift = match h.get("det")?.to_ascii_lowercase().as_str() {
+        "last" => -1,
+        "next" => 1,
+        _ => 0,
+    };
+    h.one(
+        Partial::Month {
+            year: YearRef::Shift(shift),
+            month,
+        },
+        None,
     )
 }
 
