@@ -46,19 +46,27 @@ fn ymd(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d)
 }
 
+/// A year as TIMEX3 writes it: four digits, `BC` before the years before Christ ("BC0480").
+fn year4(y: i32) -> String {
+    if y < 0 {
+        format!("BC{:04}", -y)
+    } else {
+        format!("{y:04}")
+    }
+}
+
 impl Cal {
     /// TIMEX3 value.
     pub fn value(&self) -> String {
         match *self {
-            Cal::Day(d) => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
-            Cal::Week(y, w) => format!("{y:04}-W{w:02}"),
-            Cal::Weekend(y, w) => format!("{y:04}-W{w:02}-WE"),
-            Cal::Month(y, m) => format!("{y:04}-{m:02}"),
-            Cal::Quarter(y, q) => format!("{y:04}-Q{q}"),
-            Cal::Half(y, h) => format!("{y:04}-H{h}"),
-            Cal::Season(y, s) => format!("{y:04}-{}", s.code()),
-            Cal::Year(y) if y < 0 => format!("BC{:04}", -y),
-            Cal::Year(y) => format!("{y:04}"),
+            Cal::Day(d) => format!("{}-{:02}-{:02}", year4(d.year()), d.month(), d.day()),
+            Cal::Week(y, w) => format!("{}-W{w:02}", year4(y)),
+            Cal::Weekend(y, w) => format!("{}-W{w:02}-WE", year4(y)),
+            Cal::Month(y, m) => format!("{}-{m:02}", year4(y)),
+            Cal::Quarter(y, q) => format!("{}-Q{q}", year4(y)),
+            Cal::Half(y, h) => format!("{}-H{h}", year4(y)),
+            Cal::Season(y, s) => format!("{}-{}", year4(y), s.code()),
+            Cal::Year(y) => year4(y),
             Cal::Decade(d) => format!("{d:03}"),
             Cal::Century(c) => format!("{c:02}"),
         }
@@ -178,6 +186,7 @@ mod tests {
             ("2019-12-01".into(), "2020-02-29".into())
         );
         assert_eq!(Cal::Decade(199).value(), "199");
+        assert_eq!(Cal::Month(-480, 9).value(), "BC0480-09");
         assert_eq!(add_months(2019, 12, 1), (2020, 1));
         assert_eq!(add_months(2019, 1, -1), (2018, 12));
     }

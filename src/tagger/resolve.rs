@@ -68,7 +68,7 @@ fn is_narrative(found: &[Found], reference_year: i32) -> bool {
         .collect();
     let far = years
         .iter()
-        .filter(|y| (**y - reference_year).abs() > 2)
+        .filter(|y| (**y - reference_year).abs() > 1)
         .count();
     // News speaks of "Monday", "yesterday", "this week"; a narrative of the past does not.
     let deictic = found
@@ -92,7 +92,8 @@ fn is_narrative(found: &[Found], reference_year: i32) -> bool {
 
 /// Resolves every found expression of `text`.
 pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffset>) -> Vec<Timex> {
-    let found = merge(text, found);
+    let mut found = merge(text, found);
+    share_years(text, &mut found);
     let mut ctx = Ctx {
         today: reference.date_naive(),
         last: None,
@@ -130,6 +131,46 @@ pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffse
         out.push(t);
     }
     out
+}
+
+/// The year written on the second of two coordinated dates belongs to both: "in August and
+/// September 1914", "26 June - 4 August 1952", "March 3 or 4, 2018".
+fn share_years(text: &str, found: &mut [Found]) {
+    for i in 1..found.len() {
+        let year = match found[i].partial {
+            Partial::Day {
+                year: YearRef::Known(y),
+                ..
+            }
+            | Partial::Month {
+                year: YearRef::Known(y),
+                ..
+            } => y,
+            _ => continue,
+        };
+        let gap = text
+            .get(found[i - 1].span.end..found[i].span.start)
+            .unwrap_or("x")
+            .trim();
+        let coordinated = matches!(
+            gap,
+            "and" | "or" | "to" | "through" | "until" | "till" | "-" | "–" | "/" | "," | "and/or"
+        );
+        if !coordinated {
+            continue;
+        }
+        if let Partial::Day {
+            year: ref mut y @ YearRef::Auto,
+            ..
+        }
+        | Partial::Month {
+            year: ref mut y @ YearRef::Auto,
+            ..
+        } = found[i - 1].partial
+        {
+            *y = YearRef::Known(year);
+        }
+    }
 }
 
 /// Joins a time of day with the day written next to it ("10:32 a.m. EDT on Monday",
@@ -222,6 +263,7 @@ const FUTURE_CUES: &[&str] = &[
     "slated",
     "won't",
     "tomorrow",
+    // Future in the past and possibility: "said he would leave Tuesday", "might come Monday".
 ];
 
 static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);
@@ -283,17 +325,22 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
             || PAST_FORMS.contains(w)
             || (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
     };
+    // A participle after a present or bare "be" is a present passive or an adjective, not a
+    // past tense: "talks that are supposed to end by May", "will be paid in January".
+    const BE: &[&str] = &["is", "are", "am", "be", "being", "'s", "'re"];
+    let after_be = |prev: Option<&String>| prev.is_some_and(|p| BE.contains(&p.as_str()));
     // The nearest cue decides: scan outward from the expression.
     let n = words_left.len().max(words_right.len());
     for i in 0..n {
-        for w in [words_left.get(i), words_right.get(i)]
-            .into_iter()
-            .flatten()
-        {
+        let left = words_left.get(i).map(|w| (w, words_left.get(i + 1)));
+        let right = words_right
+            .get(i)
+            .map(|w| (w, i.checked_sub(1).and_then(|j| words_right.get(j))));
+        for (w, prev) in [left, right].into_iter().flatten() {
             if is_future(w) {
                 return Tense::Future;
             }
-            if is_past(w) {
+            if is_past(w) && !(w.ends_with("ed") && after_be(prev)) {
                 return Tense::Past;
             }
         }
@@ -335,7 +382,9 @@ fn sentence_end(after: &str) -> Option<usize> {
 
 fn kind_of(p: &Partial) -> TimexType {
     match p {
-        Partial::Time { .. } | Partial::PartOfDay { .. } => TimexType::Time,
+        Partial::Time { .. } | Partial::PartOfDay { .. } | Partial::AnyDayPart(_) => {
+            TimexType::Time
+        }
         Partial::Duration(_) => TimexType::Duration,
         Partial::Set(_) => TimexType::Set,
         _ => TimexType::Date,
@@ -364,6 +413,12 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             Some(timex(kind, v.clone(), f.modifier, Anchor::Absolute))
         }
         Partial::Ref(v) => Some(timex(kind, (*v).to_string(), f.modifier, Anchor::Reference)),
+        Partial::AnyDayPart(code) => Some(timex(
+            kind,
+            format!("XXXX-XX-XXT{code}"),
+            f.modifier,
+            Anchor::Absolute,
+        )),
         Partial::Time {
             hour,
             minute,
@@ -393,7 +448,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                     ));
                 }
             }
-            ctx.last = Some(Cal::Day(day));
+            remember(ctx, Cal::Day(day));
             let mut t = timex(kind, value, f.modifier, anchor);
             t.granularity = Granularity::Time;
             t.interval = Some((day, day));
@@ -402,22 +457,82 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
         Partial::PartOfDay { code, date } => {
             let (cal, anchor) = resolve_cal(date, tense, ctx)?;
             let Cal::Day(day) = cal else { return None };
-            ctx.last = Some(cal);
+            remember(ctx, cal);
             let mut t = timex(kind, format!("{}T{code}", cal.value()), f.modifier, anchor);
             t.granularity = Granularity::Time;
             t.interval = Some((day, day));
             Some(t)
         }
         p => {
-            let (cal, anchor) = resolve_cal(p, tense, ctx)?;
+            let (cal, anchor) = match (p, ctx.last) {
+                // Financial reports compare periods: "a year earlier", "a year ago" is the
+                // period under report (the last quarter or half mentioned) a year back.
+                (
+                    Partial::Rel {
+                        unit: Unit::Year,
+                        n,
+                        ..
+                    },
+                    Some(Cal::Quarter(y, q)),
+                ) if f.rule == "ago" => (Cal::Quarter(y + n, q), Anchor::Previous),
+                (
+                    Partial::Rel {
+                        unit: Unit::Year,
+                        n,
+                        ..
+                    },
+                    Some(Cal::Half(y, h)),
+                ) if f.rule == "ago" => (Cal::Half(y + n, h), Anchor::Previous),
+                // "the quarter" is the quarter under discussion, once one was named; "the
+                // year-ago quarter" (n = -5) is that quarter a year back.
+                (Partial::Rel { n, .. }, Some(Cal::Quarter(y, q))) if f.rule == "the_quarter" => (
+                    Cal::Quarter(if *n < -1 { y - 1 } else { y }, q),
+                    Anchor::Previous,
+                ),
+                _ => resolve_cal(p, tense, ctx)?,
+            };
             let interval = apply_mod(cal.interval()?, f.modifier);
-            ctx.last = Some(cal);
+            // A comparison period ("a year earlier") does not move the discussion to it.
+            // A look back ("a year earlier", "the year-ago quarter") is a comparison or a
+            // flashback: the story does not move to it. Forward shifts ("two days later") do move it.
+            let look_back = matches!(f.rule, "ago" | "the_quarter")
+                && (matches!(p, Partial::Rel { n, .. } if *n < 0)
+                    || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
+            // In a narrative, a plan ("a campaign planned for 1976") looks ahead without moving
+            // the story there.
+            let plan = ctx.narrative && tense == Tense::Future && anchor == Anchor::Absolute;
+            // Nor does a year decades away from the story ("as Napoleon had in 1812"): a
+            // digression, not a jump.
+            let digression = ctx.narrative
+                && cal.granularity() >= Granularity::Year
+                && ctx.last.and_then(|c| c.interval()).is_some_and(|(s, _)| {
+                    cal.interval()
+                        .is_some_and(|(cs, _)| (cs.year() - s.year()).abs() > DIGRESSION_YEARS)
+                });
+            if !look_back && !plan && !digression {
+                remember(ctx, cal);
+            }
             let mut t = timex(kind, cal.value(), f.modifier, anchor);
             t.granularity = cal.granularity();
             t.interval = Some(interval);
             Some(t)
         }
     }
+}
+
+/// How far (in years) from the story's date a year mention is taken as a digression.
+const DIGRESSION_YEARS: i32 = 20;
+
+/// Makes `cal` the last date mentioned, unless it only restates a coarser period around the
+/// last one ("on December 7, ... 1941": the story stays on December 7).
+fn remember(ctx: &mut Ctx, cal: Cal) {
+    if let (Some(last), Some((s, e))) = (ctx.last, cal.interval())
+        && last.granularity() < cal.granularity()
+        && last.interval().is_some_and(|(ls, le)| s <= ls && le <= e)
+    {
+        return;
+    }
+    ctx.last = Some(cal);
 }
 
 /// Picks the year of (month, day) in the reference year or a neighbour, by tense.
@@ -646,7 +761,9 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
                 YearRef::Auto => {
                     let cq = (today.month() - 1) / 3 + 1;
                     let y = match tense {
-                        Tense::Future if quarter < cq => today.year() + 1,
+                        // Results of the quarter just ended are still to come: only an
+                        // earlier quarter is next year's.
+                        Tense::Future if quarter + 1 < cq => today.year() + 1,
                         Tense::Future => today.year(),
                         _ if quarter > cq => today.year() - 1,
                         _ => today.year(),
@@ -711,7 +828,8 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
         | Partial::PartOfDay { .. }
         | Partial::Duration(_)
         | Partial::Set(_)
-        | Partial::Ref(_) => return None,
+        | Partial::Ref(_)
+        | Partial::AnyDayPart(_) => return None,
     })
 }
 
@@ -739,4 +857,36 @@ fn weekday_date(today: NaiveDate, weekday: Weekday, dir: Dir, tense: Tense) -> O
         },
     };
     shift_days(today, offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    fn values(text: &str) -> Vec<String> {
+        let reference =
+            DateTime::parse_from_rfc3339("2009-12-19T00:00:00Z").expect("valid reference");
+        super::super::tag(text, reference)
+            .into_iter()
+            .map(|t| t.value)
+            .collect()
+    }
+
+    #[test]
+    fn a_digression_or_a_plan_does_not_move_the_story() {
+        let v = values(
+            "In 1919 the war began. On 10 March 1920 the army attacked, as Napoleon had in \
+             1812, and a campaign was planned for 1921. The town fell on 11 March.",
+        );
+        assert_eq!(v, ["1919", "1920-03-10", "1812", "1921", "1920-03-11"]);
+    }
+
+    #[test]
+    fn a_year_restating_the_story_date_keeps_the_day() {
+        let v = values(
+            "In 1939 it began. In 1940 it spread. On December 7, 1941, Japan attacked. In \
+             January, the Allies met.",
+        );
+        assert_eq!(v, ["1939", "1940", "1941-12-07", "1942-01"]);
+    }
 }

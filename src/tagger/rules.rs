@@ -168,6 +168,7 @@ pub const NEGATIVES: &[&str] = &[
     "Prices fall as supply grows.",
     "Keep up the spring in your step.",
     "The second half was scoreless.",
+    "They repelled a second attack.",
     "Three-quarters of the troops withdrew.",
 ];
 
@@ -219,12 +220,25 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "next_part",
-        pattern: r"\bthe\s+(?P<which>next|following|previous)\s+(?P<pod>morning|afternoon|evening|night)\b",
+        pattern: r"\b(?:the\s+(?P<which>next|following|previous)|(?P<that>that|the\s+same))\s+(?P<pod>morning|afternoon|evening|night)\b",
         produce: p_next_part,
-        examples: &[(
-            "It began on June 3. The next morning",
-            "2019-06-03|2019-06-04TMO",
-        )],
+        examples: &[
+            (
+                "It began on June 3. The next morning",
+                "2019-06-03|2019-06-04TMO",
+            ),
+            (
+                "It began on June 3. That afternoon",
+                "2019-06-03|2019-06-03TAF",
+            ),
+        ],
+    },
+    Rule {
+        // "They moved only at night": a part of no particular day.
+        name: "any_night",
+        pattern: r"\b(?:at|by)\s+(?P<t>night)\b",
+        produce: p_any_night,
+        examples: &[("They travelled at night.", "XXXX-XX-XXTNI")],
     },
     Rule {
         name: "weekday_part",
@@ -265,6 +279,34 @@ pub static RULES: &[Rule] = &[
         pattern: r"(?P<m1>{MONTH})\s+(?P<d1>{DAY})\s*(?:-|(?u:–)|through)\s*(?:(?P<m2>{MONTH})\s+)?(?P<d2>{DAY})(?:,?\s+(?P<y>{YEAR}))?",
         produce: p_range_days,
         examples: &[("March 11-13, 2018", "2018-03-11|2018-03-13")],
+    },
+    Rule {
+        // The month (and year) written once after a span of days belongs to both ends:
+        // "12-14 July", "(23-28 March 1951)", "from 15 to 22 February".
+        name: "range_days_month",
+        pattern: r"\b(?P<d1>{DAY})\s*(?:-|(?u:–)|to|through|until|till)\s*(?P<d2>{DAY})\s+(?:of\s+)?(?P<m2>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_range_days_month,
+        examples: &[
+            ("on 12-14 July 1950", "1950-07-12|1950-07-14"),
+            ("From 15 to 22 February 1984", "1984-02-15|1984-02-22"),
+        ],
+    },
+    Rule {
+        // "(August-September 1950)", "July to November 1954": a range of months sharing a year.
+        name: "span_months_year",
+        pattern: r"(?P<m1>{MONTH})\s*(?:-|(?u:–)|to|through|until|till)\s*(?P<m2>{MONTH}),?\s+(?P<y>{YEAR})",
+        produce: p_range_months,
+        examples: &[("(August-September 1950)", "1950-08|1950-09")],
+    },
+    Rule {
+        // "499-493 BC", "from 264 to 241 BC": the era written once applies to both years.
+        name: "range_era_years",
+        pattern: r"\b(?P<y1>\d{1,4})\s*(?:-|(?u:–)|to|and|until|till)\s*(?P<y2>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.))",
+        produce: p_range_era_years,
+        examples: &[
+            ("the Ionian Revolt (499-493 BC)", "BC0499|BC0493"),
+            ("from 264 to 241 BC", "BC0264|BC0241"),
+        ],
     },
     Rule {
         name: "coord_month_days",
@@ -347,6 +389,7 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("4 July 1994", "1994-07-04"),
             ("the 4th of July", "2019-07-04"),
+            ("from 26 June to 4 August 1952", "1952-06-26|1952-08-04"),
         ],
     },
     Rule {
@@ -367,6 +410,16 @@ pub static RULES: &[Rule] = &[
             ("in June 2018", "2018-06"),
             ("June of 2018", "2018-06"),
             ("late November 2016", "2016-11"),
+        ],
+    },
+    Rule {
+        // "February last year", "in March of next year": the month of a relative year.
+        name: "month_rel_year",
+        pattern: r"(?P<m>{MONTH})\s+(?:of\s+)?(?P<det>last|this|next)\s+year\b",
+        produce: p_month_rel_year,
+        examples: &[
+            ("in February last year", "2018-02"),
+            ("by March of next year", "2020-03"),
         ],
     },
     Rule {
@@ -450,7 +503,7 @@ pub static RULES: &[Rule] = &[
     // ---- relative --------------------------------------------------------------------------
     Rule {
         name: "ago",
-        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some|just|only)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
+        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
         produce: p_ago,
         examples: &[
             ("a week ago", "2019-W50"),
@@ -460,6 +513,10 @@ pub static RULES: &[Rule] = &[
                 "2019-12-07|2019-12-09",
             ),
             ("a year earlier", "2018"),
+            (
+                "Profit rose in the third quarter from a year earlier.",
+                "2019-Q3|2018-Q3",
+            ),
         ],
     },
     Rule {
@@ -485,12 +542,26 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        name: "the_latest_quarter",
+        pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)(?:fiscal\s+)?(?P<unit>quarter|period)\b",
+        produce: p_the_quarter,
+        examples: &[
+            ("Profit rose in the latest quarter.", "2019-Q3"),
+            ("Sales in the latest period rose.", "2019-Q3"),
+        ],
+    },
+    Rule {
+        // Anaphoric: the quarter under discussion, once one was named.
         name: "the_quarter",
-        pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)?(?P<ago>(?:year-(?:ago|earlier)|comparable|year-before)\s+)?(?:fiscal\s+)?(?P<unit>quarter|period)\b",
+        pattern: r"\bthe\s+(?P<ago>(?:year-(?:ago|earlier)|comparable|year-before)\s+)?(?:fiscal\s+)?(?P<unit>quarter|period)\b",
         produce: p_the_quarter,
         examples: &[
             ("Profit rose in the quarter.", "2019-Q3"),
             ("the year-ago quarter", "2018-Q3"),
+            (
+                "Sales fell in the second quarter. In the quarter, and in the year-ago quarter",
+                "2019-Q2|2019-Q2|2018-Q2",
+            ),
         ],
     },
     Rule {
@@ -608,7 +679,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?:(?P<mod>more\s+than|less\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<t>(?:the\s+(?:(?:past|last|next|first|previous|coming|final)\s+)?)?(?P<n>{NUM})(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final)\s+)?)?(?P<n>{NUM})(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -619,6 +690,8 @@ pub static RULES: &[Rule] = &[
             ("5 1/2 hours", "PT5H30M"),
             ("two and a half years", "P2Y6M"),
             ("the last twenty four hours", "PT24H"),
+            ("It lasted nearly two years.", "P2Y"),
+            ("The 46-day battle", "P46D"),
         ],
     },
     Rule {
@@ -636,6 +709,8 @@ pub static RULES: &[Rule] = &[
             ("It happened in June.", "2019-06"),
             ("Sales rose in April.", "2019-04"),
             ("They will decide in March.", "2020-03"),
+            ("in August and September 1914", "1914-08|1914-09"),
+            ("Talks that are supposed to end by May", "2020-05"),
         ],
     },
     Rule {
@@ -964,6 +1039,61 @@ fn p_range_days(h: &Hit) -> Option<Vec<Found>> {
     Some(vec![a, b])
 }
 
+fn p_range_days_month(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m2")?)?;
+    let d1 = day_num(h.get("d1")?)?;
+    let d2 = day_num(h.get("d2")?)?;
+    if d2 <= d1 || is_count_noun(h.next_word()) {
+        return None;
+    }
+    let year = year_ref(h, "y");
+    let e2 = h.span_of("y").or_else(|| h.span_of("m2"))?.end;
+    let mut a = found(
+        h.span_of("d1")?,
+        Partial::Day {
+            year,
+            month,
+            day: d1,
+        },
+        None,
+    );
+    a.range_start = true;
+    let b = found(
+        h.span_of("d2")?.start..e2,
+        Partial::Day {
+            year,
+            month,
+            day: d2,
+        },
+        None,
+    );
+    Some(vec![a, b])
+}
+
+fn p_range_era_years(h: &Hit) -> Option<Vec<Found>> {
+    let y1: i32 = h.get("y1")?.parse().ok()?;
+    let y2: i32 = h.get("y2")?.parse().ok()?;
+    let bc = h.get("era")?.starts_with('B');
+    // Years count down before Christ: "499-493 BC".
+    let ordered = if bc { y1 > y2 } else { y1 < y2 };
+    if y1 == 0 || y2 == 0 || !ordered || h.before().ends_with(['$', '.', ',']) {
+        return None;
+    }
+    let sign = if bc { -1 } else { 1 };
+    let mut a = found(
+        h.span_of("y1")?,
+        Partial::Year(YearRef::Known(sign * y1)),
+        None,
+    );
+    a.range_start = true;
+    let b = found(
+        h.span_of("y2")?.start..h.span_of("era")?.end,
+        Partial::Year(YearRef::Known(sign * y2)),
+        None,
+    );
+    Some(vec![a, b])
+}
+
 fn p_coord_days(h: &Hit) -> Option<Vec<Found>> {
     let month = month_num(h.get("m1")?)?;
     let year = year_ref(h, "y");
@@ -1228,8 +1358,9 @@ fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
 fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
     let unit = h.get("unit")?.to_ascii_lowercase();
     let year_ago = h.get("ago").is_some();
-    // "the period" alone is too vague; "the year-ago period" is the quarter a year back.
-    if unit == "period" && !year_ago {
+    // "the period" alone is too vague; "the latest period" is the quarter just reported and
+    // "the year-ago period" that quarter a year back.
+    if unit == "period" && !year_ago && h.get("which").is_none() {
         return None;
     }
     let n = if year_ago { -5 } else { -1 };
@@ -1267,11 +1398,15 @@ fn p_future_ref(h: &Hit) -> Option<Vec<Found>> {
     h.one(Partial::Ref("FUTURE_REF"), None)
 }
 
+fn p_any_night(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::AnyDayPart("NI"), None)
+}
+
 fn p_next_part(h: &Hit) -> Option<Vec<Found>> {
-    let n = if h.get("which")?.eq_ignore_ascii_case("previous") {
-        -1
-    } else {
-        1
+    let n = match h.get("which") {
+        None => 0,
+        Some(w) if w.eq_ignore_ascii_case("previous") => -1,
+        Some(_) => 1,
     };
     h.one(
         Partial::PartOfDay {
@@ -1314,6 +1449,22 @@ fn p_month_year(h: &Hit) -> Option<Vec<Found>> {
             month,
         },
         modifier,
+    )
+}
+
+fn p_month_rel_year(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m")?)?;
+    let shift = match h.get("det")?.to_ascii_lowercase().as_str() {
+        "last" => -1,
+        "next" => 1,
+        _ => 0,
+    };
+    h.one(
+        Partial::Month {
+            year: YearRef::Shift(shift),
+            month,
+        },
+        None,
     )
 }
 
@@ -1799,6 +1950,19 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
     let n_text = h.get("n")?;
     let n = number(n_text);
+    // "a second attack", "a second column": the ordinal, not one second.
+    if unit == Unit::Second
+        && matches!(n_text.to_ascii_lowercase().as_str(), "a" | "an")
+        && h.after()
+            .trim_start()
+            .starts_with(|c: char| c.is_alphabetic())
+        && !matches!(
+            h.next_word().to_ascii_lowercase().as_str(),
+            "or" | "and" | "later" | "earlier" | "ago" | "before" | "after"
+        )
+    {
+        return None;
+    }
     // "a week" alone is fine; "some day", "many years" are vague but still durations.
     // Reject "the 2 days" fragments of bigger numbers like "1,000 years" (comma before).
     if h.before().ends_with(',') && n_text.chars().all(|c| c.is_ascii_digit()) {
@@ -1814,14 +1978,30 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     if h.get("old").is_some_and(|o| o.ends_with("old")) {
         return None;
     }
-    let modifier = h.get("mod").map(|m| match m.to_ascii_lowercase().as_str() {
-        "more than" | "over" => Mod::MoreThan,
-        "less than" | "under" | "nearly" | "almost" => Mod::LessThan,
-        "at least" => Mod::EqualOrMore,
-        "up to" => Mod::EqualOrLess,
-        _ => Mod::Approx,
+    let modifier = h.get("mod").map(|m| {
+        let m = m.split_whitespace().collect::<Vec<_>>().join(" ");
+        match m.to_ascii_lowercase().as_str() {
+            "more than" | "over" => Mod::MoreThan,
+            "less than" | "fewer than" | "under" | "nearly" | "almost" => Mod::LessThan,
+            "at least" => Mod::EqualOrMore,
+            "up to" | "no more than" => Mod::EqualOrLess,
+            _ => Mod::Approx,
+        }
     });
-    h.one(Partial::Duration(duration_value(n, unit)), modifier)
+    // TIMEX3 takes the modifier into the expression ("nearly two years"), but not the article
+    // of a duration used as an adjective ("the [46-day] battle").
+    let mut span = h.span();
+    if let (Some(the), Some(ns), Some(us)) = (h.get("the"), h.span_of("n"), h.span_of("unit"))
+        && the.split_whitespace().count() == 1
+        && h.text.get(ns.end..us.start).is_some_and(|gap| gap == "-")
+    {
+        span.start = ns.start;
+    }
+    Some(vec![found(
+        span,
+        Partial::Duration(duration_value(n, unit)),
+        modifier,
+    )])
 }
 
 fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {

@@ -223,4 +223,6 @@ pub enum Partial {
     Set(String),
     /// A vague reference: PRESENT_REF, PAST_REF, FUTURE_REF.
     Ref(&'static str),
+    /// A part of no particular day ("at night"): TIMEX3 TIME `XXXX-XX-XXT` + the code.
+    AnyDayPart(&'static str),
 }
