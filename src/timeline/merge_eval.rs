@@ -23,10 +23,10 @@
 //!
 //! ## Measured
 //! On the bundled dataset (31 articles, 5 stories, 124 records, 61 gold events): pairwise
-//! precision 96.7, recall 59.3, F1 73.6; B-cubed 98.1 / 79.3 / 87.7 (`dateline merge-eval`).
-//! The three false pairs involve a record the extractor misdated; of the 61 missed pairs, 26
-//! have triggers in different classes, 17 share no entity (reports that name only the
-//! speaker), 13 have dates the tagger got wrong and 5 are greedy splits.
+//! precision 96.8, recall 61.3, F1 75.1; B-cubed 98.1 / 80.3 / 88.3 (`dateline merge-eval`).
+//! The false pairs involve records the extractor misdated; most missed pairs have triggers in
+//! different classes, share no entity (reports that name only the speaker) or have dates the
+//! tagger got wrong (`dateline merge-eval --errors` lists them).
 //!
 //! The dataset is `tests/data/merge/` (`articles.jsonl`, `gold.jsonl`); `tests/merge.rs` runs
 //! it, and the figures are printed by `cargo test --test merge -- --nocapture merge_eval`.
