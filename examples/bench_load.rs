@@ -377,7 +377,9 @@ fn wait(
 ) -> Result<()> {
     let started = Instant::now();
     let consumer: BaseConsumer = client(brokers).set("group.id", group).create()?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let metadata = (0..5)
+        .find_map(|_| consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).ok())
+        .ok_or("cannot fetch the input topic's metadata")?;
     let mut tpl = TopicPartitionList::new();
     for t in metadata.topics() {
         for p in t.partitions() {
@@ -397,8 +399,17 @@ fn wait(
                 None => return Err(format!("process {pid} is gone").into()),
             }
         }
-        let committed: i64 = consumer
-            .committed_offsets(tpl.clone(), Duration::from_secs(10))?
+        // A busy or freshly started broker answers "not coordinator" or times out now and then:
+        // ask again rather than abandon the measurement.
+        let offsets = match consumer.committed_offsets(tpl.clone(), Duration::from_secs(10)) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("bench_load wait: {e}; asking again");
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
+        };
+        let committed: i64 = offsets
             .elements()
             .iter()
             .map(|e| match e.offset() {

@@ -14,7 +14,7 @@
 # last ("steady"; group join and init_transactions excluded) and also over the whole run.
 #
 # Environment: BENCH_LATENCY_SECONDS (20), BENCH_CORPUS (../shared/corpora/tbaq),
-# BENCH_WORKER_THREADS (0 = one per core), BENCH_BATCH (500) and BENCH_BATCH_MS (200) for both
+# BENCH_WORKER_THREADS (0 = one per core), BENCH_BATCH (500) and BENCH_BATCH_MS (50, the default) for both
 # dateline and the passthrough, BENCH_TIMELINES=0 to run dateline without its timeline stage
 # (default 1: the timeline stage runs too, as in production), BENCH_KEEP_TOPICS=1 to keep the
 # topics.
@@ -28,7 +28,7 @@ corpus=${BENCH_CORPUS:-$root/../shared/corpora/tbaq}
 lat_seconds=${BENCH_LATENCY_SECONDS:-20}
 workers=${BENCH_WORKER_THREADS:-0}
 batch=${BENCH_BATCH:-500}
-batch_ms=${BENCH_BATCH_MS:-200}
+batch_ms=${BENCH_BATCH_MS:-50}
 timelines=${BENCH_TIMELINES:-1}
 out=$root/target/bench
 mkdir -p "$out"

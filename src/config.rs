@@ -249,8 +249,8 @@ pub struct BatchConfig {
     /// latency and the work redone after an abort. Example: `500`.
     #[serde(default = "default_batch_max_records")]
     pub max_records: usize,
-    /// Longest wait, in milliseconds, for a batch to fill once its first record arrived.
-    /// Example: `200`.
+    /// Longest wait, in milliseconds, for a batch to fill once its first record arrived. Under
+    /// load batches fill by count first; at lower rates this bounds the latency. Example: `50`.
     #[serde(default = "default_batch_max_ms")]
     pub max_ms: u64,
 }
@@ -268,7 +268,7 @@ fn default_batch_max_records() -> usize {
     500
 }
 fn default_batch_max_ms() -> u64 {
-    200
+    50
 }
 
 /// Processing limits and parallelism.
