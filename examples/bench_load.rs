@@ -378,7 +378,11 @@ fn wait(
     let started = Instant::now();
     let consumer: BaseConsumer = client(brokers).set("group.id", group).create()?;
     let metadata = (0..5)
-        .find_map(|_| consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).ok())
+        .find_map(|_| {
+            consumer
+                .fetch_metadata(Some(topic), Duration::from_secs(10))
+                .ok()
+        })
         .ok_or("cannot fetch the input topic's metadata")?;
     let mut tpl = TopicPartitionList::new();
     for t in metadata.topics() {
