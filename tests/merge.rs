@@ -111,11 +111,7 @@ impl Report {
     }
 
     fn candidate(&self) -> Candidate<'_> {
-        Candidate {
-            date: &self.date,
-            event: &self.event,
-            entities: &self.entities,
-        }
+        Candidate::of(&self.date, &self.event, &self.entities)
     }
 }
 

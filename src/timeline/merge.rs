@@ -34,6 +34,7 @@
 //! Among several matching entries, [`best_match`] prefers the same interval, then the most
 //! shared entities, then the entry with the most entities (the one most reports went into).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
@@ -55,7 +56,7 @@ pub const MAX_NESTED_SPAN_DAYS: i64 = 30;
 pub const MAX_TIME_GAP_MINUTES: i64 = 180;
 
 /// What the store keeps of an entry to compare reports with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Candidate<'a> {
     /// The entry's date (the most precise report's).
     pub date: &'a DateInfo,
@@ -63,6 +64,21 @@ pub struct Candidate<'a> {
     pub event: &'a EventInfo,
     /// Entity keys of every report merged so far ([`entity_keys`]).
     pub entities: &'a [String],
+    /// [`event_class_dated`] of `event` and `date`: computed once per entry (the store keeps
+    /// it) instead of once per comparison, since it reads the whole sentence.
+    pub class: Cow<'a, str>,
+}
+
+impl<'a> Candidate<'a> {
+    /// A candidate whose class is computed here.
+    pub fn of(date: &'a DateInfo, event: &'a EventInfo, entities: &'a [String]) -> Self {
+        Candidate {
+            date,
+            event,
+            entities,
+            class: Cow::Owned(event_class_dated(event, Some(&date.text))),
+        }
+    }
 }
 
 /// Synonym classes of event triggers: class name, then the words of the class. Words are
@@ -868,11 +884,7 @@ fn single_day(d: &DateInfo) -> bool {
 /// Whether `incoming` reports the same real event as the entry `existing` (the rules are in the
 /// module docs).
 pub fn same_event(existing: &Candidate<'_>, incoming: &Candidate<'_>) -> bool {
-    let (ca, cb) = (
-        event_class_dated(existing.event, Some(&existing.date.text)),
-        event_class_dated(incoming.event, Some(&incoming.date.text)),
-    );
-    if ca.is_empty() || ca != cb {
+    if existing.class.is_empty() || existing.class != incoming.class {
         return false;
     }
     let negated = |c: &Candidate<'_>| c.event.modality == Modality::Negated;

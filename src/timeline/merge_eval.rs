@@ -347,17 +347,9 @@ fn cluster(records: &[TimelineRecord], aliases: &Aliases, matcher: Matcher) -> V
         let found = {
             let candidates: Vec<Candidate<'_>> = clusters
                 .iter()
-                .map(|c| Candidate {
-                    date: &c.date,
-                    event: &c.event,
-                    entities: &c.entities,
-                })
+                .map(|c| Candidate::of(&c.date, &c.event, &c.entities))
                 .collect();
-            let incoming = Candidate {
-                date: &r.date,
-                event: &r.event,
-                entities: &entities,
-            };
+            let incoming = Candidate::of(&r.date, &r.event, &entities);
             matcher(&candidates, &incoming)
         };
         match found.and_then(|i| clusters.get_mut(i).map(|c| (i, c))) {
@@ -408,16 +400,8 @@ fn why_apart(a: &TimelineRecord, b: &TimelineRecord, aliases: &Aliases) -> &'sta
         merge::entity_keys(&b.event, aliases),
     );
     let (x, y) = (
-        Candidate {
-            date: &a.date,
-            event: &a.event,
-            entities: &ea,
-        },
-        Candidate {
-            date: &b.date,
-            event: &b.event,
-            entities: &eb,
-        },
+        Candidate::of(&a.date, &a.event, &ea),
+        Candidate::of(&b.date, &b.event, &eb),
     );
     let class = merge::event_class(&a.event);
     if class.is_empty() || class != merge::event_class(&b.event) {

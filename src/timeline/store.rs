@@ -141,6 +141,19 @@ struct StoredEntry {
     entities: Vec<String>,
     /// Watermark mode: released to the output topic.
     released: bool,
+    /// The entry's merge class ([`merge::event_class_dated`]), kept so that matching a report
+    /// against many candidates does not re-read every candidate's sentence. Not logged:
+    /// derived again on restore ([`StoredEntry::refresh_class`]).
+    #[serde(skip)]
+    class: String,
+}
+
+impl StoredEntry {
+    /// Derives `class` from the entry's event and date (after creation, restore, or a change of
+    /// date).
+    fn refresh_class(&mut self) {
+        self.class = merge::event_class_dated(&self.entry.event, Some(&self.entry.date.text));
+    }
 }
 
 /// A timeline's own state besides its entries (logged under `timeline|<key>`).
@@ -286,11 +299,8 @@ impl PartitionState {
         let timeline = self.timelines.entry(key.to_string()).or_default();
         if !timeline.reports.contains_key(&record.event_id) {
             let incoming_entities = merge::entity_keys(&record.event, &settings.aliases);
-            let incoming = Candidate {
-                date: &record.date,
-                event: &record.event,
-                entities: &incoming_entities,
-            };
+            let incoming = Candidate::of(&record.date, &record.event, &incoming_entities);
+            let incoming_class = incoming.class.to_string();
             let ids = timeline.near(record.date.start, record.date.end);
             let matched = {
                 let candidates: Vec<Candidate<'_>> = ids
@@ -300,6 +310,7 @@ impl PartitionState {
                         date: &e.entry.date,
                         event: &e.entry.event,
                         entities: &e.entities,
+                        class: std::borrow::Cow::Borrowed(&e.class),
                     })
                     .collect();
                 merge::best_match(&candidates, &incoming).map(|i| ids[i].clone())
@@ -324,6 +335,7 @@ impl PartitionState {
                     if finer && !(watermark && stored.released) {
                         let before = sort_key(&stored.entry);
                         stored.entry.date = record.date.clone();
+                        stored.refresh_class();
                         if watermark && self.pending.remove(&(before, key.to_string())) {
                             self.pending
                                 .insert((sort_key(&stored.entry), key.to_string()));
@@ -365,6 +377,7 @@ impl PartitionState {
                         entities: incoming_entities,
                         // A late entry counts as released: later reports of it are late too.
                         released: !watermark || late,
+                        class: incoming_class,
                     };
                     if watermark && !late {
                         self.pending.insert((k, key.to_string()));
@@ -462,8 +475,9 @@ impl PartitionState {
                 self.timelines.entry(name.to_string()).or_default().meta = meta;
             }
             (Some("entry"), Some(name), Some(_)) => {
-                let stored: StoredEntry =
+                let mut stored: StoredEntry =
                     serde_json::from_slice(value).map_err(|e| e.to_string())?;
+                stored.refresh_class();
                 let timeline = self.timelines.entry(name.to_string()).or_default();
                 let k = sort_key(&stored.entry);
                 if let Some(old) = timeline.entries.get(&stored.entry.entry_id) {
