@@ -5,14 +5,18 @@
 //! 1. **collect** a batch: up to `batch.max_records` records, or `batch.max_ms` after the first
 //!    ([`source::Source::poll_batch`]); a shutdown request ends collection early;
 //! 2. **extract** it on the worker pool, all cores, results kept in input order ([`worker`]);
-//! 3. **publish** it: `begin_transaction`, each article's records in order (keyed by timeline,
+//! 3. **settle** the previous batch: wait for its commit (step 5) and account for it;
+//! 4. **send** it: `begin_transaction`, each article's records in order (keyed by timeline,
 //!    with the contract and CloudEvents headers), each poison record to the dead-letter topic
-//!    ([`dlq`]), then `send_offsets_to_transaction` with the consumer's group metadata and
-//!    `commit_transaction` ([`sink`]).
+//!    ([`dlq`]);
+//! 5. **commit** it on a thread of its own: `send_offsets_to_transaction` with the consumer's
+//!    group metadata and `commit_transaction` ([`sink`]), while the loop goes on with step 1.
 //!
-//! Every input offset of the batch is therefore committed together with either its records or its
-//! dead letter, or not at all.
-//!
+//! Steps 1 and 2 of one batch thus overlap step 5 of the one before, which hides most of the
+//! commit round trips; there is still only one transaction at a time, and a rebalance waits for
+//! the commit in flight ([`source::CommitGate`]). Every input offset of a batch is committed
+//! together with either its records or its dead letter, or not at all.
+
 //! ## Errors (librdkafka's model, [`error::classify`])
 //! - retriable: the same call is retried (bounded);
 //! - abort-required: the transaction is aborted and the consumer rewound to the committed offsets
@@ -22,18 +26,21 @@
 //!   read_committed consumers, and a restart resumes from the committed offsets.
 //!
 //! ## Rebalances
-//! No transaction is open while the consumer polls, and librdkafka runs rebalance callbacks only
-//! inside poll: partitions are only given up between transactions. What was collected before a
-//! rebalance is dropped as the rebalance is seen, and only messages valid under the new
-//! assignment are processed ([`source`] explains why no seek is needed).
-//!
+//! librdkafka runs rebalance callbacks inside poll, on the collecting thread. The callback first
+//! waits for the commit in flight, so partitions are only given up between transactions. What
+//! was collected before a rebalance is dropped as the rebalance is seen, and only messages valid
+//! under the new assignment are processed ([`source`] explains why no seek is needed). When the
+//! commit in flight fails, the batch collected meanwhile is dropped with it and both are read
+//! again after the rewind.
+
 //! ## Shutdown
 //! [`shutdown::Shutdown`] is checked between polls. Collection stops, the batch in hand is
-//! published and committed, the consumer leaves the group, and [`run`] returns `Ok`.
+//! published and committed (and the commit in flight awaited), the consumer leaves the group,
+//! and [`run`] returns `Ok`.
 //!
 //! ## At least once
-//! With `guarantee = "at_least_once"` the producer is idempotent but not transactional; step 3
-//! sends, waits for every acknowledgement, then commits the offsets. A crash between the two
+//! With `guarantee = "at_least_once"` the producer is idempotent but not transactional; step 5
+//! runs inline: it waits for every acknowledgement, then commits the offsets. A crash between the two
 //! duplicates the batch's output; nothing is lost.
 
 pub mod demo;
@@ -50,8 +57,6 @@ pub mod worker;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use rdkafka::consumer::ConsumerGroupMetadata;
 
 use crate::config::Config;
 use error::{ErrorClass, PipelineError};
@@ -95,42 +100,76 @@ pub fn run(
         "pipeline started"
     );
     let max_wait = Duration::from_millis(config.batch.max_ms);
-    let result = (|| {
+    // Exactly once, batch N commits on a thread of its own while batch N+1 is collected and
+    // extracted; at least once, the offsets commit goes through the consumer, so it stays inline.
+    let overlap = config.kafka.guarantee == crate::config::Guarantee::ExactlyOnce;
+    let result = std::thread::scope(|scope| {
+        let mut inflight: Option<InFlight<'_>> = None;
         loop {
             if shutdown.is_shutdown() {
+                if let Some(prev) = inflight.take() {
+                    settle(prev, &status, &sink, &source)?;
+                }
                 return Ok(());
             }
-            let batch = source.poll_batch(config.batch.max_records, max_wait, &shutdown)?;
+            let batch = source.poll_batch(
+                config.batch.max_records,
+                max_wait,
+                inflight.is_some(),
+                &shutdown,
+            )?;
+            let outcomes = if batch.messages.is_empty() {
+                Vec::new()
+            } else {
+                workers.process(&batch.messages)
+            };
+            if let Some(prev) = inflight.take()
+                && !settle(prev, &status, &sink, &source)?
+            {
+                // The previous batch was aborted and the consumer rewound: this batch, read
+                // after it, is read again too.
+                continue;
+            }
             if batch.messages.is_empty() {
                 continue;
             }
-            let outcomes = workers.process(&batch.messages);
             let group = source.group_metadata()?;
-            match publish(&source, &sink, &batch, &outcomes, &group) {
-                Ok((sent, elapsed)) => {
-                    status.add_committed_inputs(batch.messages.len() as u64);
-                    BatchCommitted {
-                        articles: sent.articles,
-                        records: sent.records,
-                        dead_letters: sent.dead_letters,
-                        elapsed,
-                    }
-                    .emit();
-                }
-                Err(e) if e.class == ErrorClass::Fatal => return Err(e.into_fatal()),
+            let inputs = batch.messages.len();
+            let sent = match produce(&sink, &batch, &outcomes) {
+                Ok(sent) => sent,
                 Err(e) => {
-                    BatchRewound {
-                        reason: "abort_required",
-                        inputs: batch.messages.len(),
-                        error: Some(&format!("{}: {}", e.operation, e.error)),
-                    }
-                    .emit();
-                    sink.abort()?;
-                    source.rewind()?;
+                    rewind_after(e, &sink, &source, inputs)?;
+                    continue;
                 }
+            };
+            let offsets = batch.next_offsets().map_err(|e| PipelineError::Kafka {
+                operation: "offsets",
+                source: e,
+            })?;
+            drop(batch);
+            let guard = source.gate().open();
+            let (sink, source) = (&sink, &source);
+            let commit = move || {
+                let _guard = guard;
+                let started = Instant::now();
+                sink.commit(&offsets, &group, source)
+                    .map(|()| (sent, started.elapsed()))
+            };
+            let prev = InFlight {
+                inputs,
+                commit: if overlap {
+                    Commit::Running(scope.spawn(commit))
+                } else {
+                    Commit::Done(commit())
+                },
+            };
+            if overlap {
+                inflight = Some(prev);
+            } else {
+                settle(prev, &status, sink, source)?;
             }
         }
-    })();
+    });
     source.close();
     sink.close();
     status.set_producer_ready(false);
@@ -141,17 +180,77 @@ pub fn run(
     result
 }
 
-/// Publishes one batch and commits it with its offsets.
-fn publish(
-    source: &Source,
+/// A batch whose records are sent and whose commit was started.
+struct InFlight<'scope> {
+    /// Input records of the batch.
+    inputs: usize,
+    commit: Commit<'scope>,
+}
+
+type CommitResult = Result<(Sent, Duration), CommitError>;
+
+enum Commit<'scope> {
+    Running(std::thread::ScopedJoinHandle<'scope, CommitResult>),
+    Done(CommitResult),
+}
+
+/// Waits for an in-flight commit and accounts for it. `Ok(false)`: it was aborted and the
+/// consumer rewound to the committed offsets; `Err`: a fatal error.
+fn settle(
+    batch: InFlight<'_>,
+    status: &PipelineStatus,
     sink: &Sink,
-    batch: &Batch,
-    outcomes: &[Outcome],
-    group: &ConsumerGroupMetadata,
-) -> Result<(Sent, Duration), CommitError> {
-    let offsets = batch
-        .next_offsets()
-        .map_err(|e| CommitError::new("offsets", e))?;
+    source: &Source,
+) -> Result<bool, PipelineError> {
+    let result = match batch.commit {
+        Commit::Running(handle) => handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        Commit::Done(result) => result,
+    };
+    match result {
+        Ok((sent, elapsed)) => {
+            status.add_committed_inputs(batch.inputs as u64);
+            BatchCommitted {
+                articles: sent.articles,
+                records: sent.records,
+                dead_letters: sent.dead_letters,
+                elapsed,
+            }
+            .emit();
+            Ok(true)
+        }
+        Err(e) => {
+            rewind_after(e, sink, source, batch.inputs)?;
+            Ok(false)
+        }
+    }
+}
+
+/// After a failed send or commit: a fatal error ends the loop; otherwise the transaction is
+/// aborted and the consumer rewound, so the batch is read and processed again.
+fn rewind_after(
+    e: CommitError,
+    sink: &Sink,
+    source: &Source,
+    inputs: usize,
+) -> Result<(), PipelineError> {
+    if e.class == ErrorClass::Fatal {
+        return Err(e.into_fatal());
+    }
+    BatchRewound {
+        reason: "abort_required",
+        inputs,
+        error: Some(&format!("{}: {}", e.operation, e.error)),
+    }
+    .emit();
+    sink.abort()?;
+    source.rewind()
+}
+
+/// Begins the batch's transaction and sends each article's records (in order) and each dead
+/// letter.
+fn produce(sink: &Sink, batch: &Batch, outcomes: &[Outcome]) -> Result<Sent, CommitError> {
     sink.begin()
         .map_err(|e| CommitError::new("begin_transaction", e))?;
     let mut sent = Sent::default();
@@ -162,7 +261,5 @@ fn publish(
         };
         result.map_err(|e| CommitError::new("produce", e))?;
     }
-    let started = Instant::now();
-    sink.commit(&offsets, group, source)?;
-    Ok((sent, started.elapsed()))
+    Ok(sent)
 }

@@ -224,7 +224,7 @@ pub fn run(
             if shutdown.is_shutdown() {
                 return Ok(());
             }
-            let batch = source.poll_batch(config.batch.max_records, max_wait, &shutdown)?;
+            let batch = source.poll_batch(config.batch.max_records, max_wait, false, &shutdown)?;
             let assigned = source.assigned(&events)?;
             if batch.rebalanced || loaded.as_ref() != Some(&assigned) {
                 restore(config, &changelog, &assigned, &store)?;
