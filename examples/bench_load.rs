@@ -84,6 +84,12 @@ enum Command {
         pid: Option<u32>,
         #[arg(long, default_value_t = 1800)]
         timeout_s: u64,
+        /// Then also wait until this group (a downstream stage) has consumed `--then-topic` to
+        /// its end; its time is `drained_s`.
+        #[arg(long, requires = "then_topic")]
+        then_group: Option<String>,
+        #[arg(long)]
+        then_topic: Option<String>,
     },
     Latency {
         #[arg(long)]
@@ -136,7 +142,17 @@ fn main() -> Result<()> {
             n,
             pid,
             timeout_s,
-        } => wait(&brokers, &group, &topic, n, pid, timeout_s),
+            then_group,
+            then_topic,
+        } => wait(
+            &brokers,
+            &group,
+            &topic,
+            n,
+            pid,
+            timeout_s,
+            then_group.as_deref().zip(then_topic.as_deref()),
+        ),
         Command::Latency {
             brokers,
             input,
@@ -374,6 +390,7 @@ fn wait(
     n: i64,
     pid: Option<u32>,
     timeout_s: u64,
+    then: Option<(&str, &str)>,
 ) -> Result<()> {
     let started = Instant::now();
     let consumer: BaseConsumer = client(brokers).set("group.id", group).create()?;
@@ -427,15 +444,75 @@ fn wait(
         }
         if committed >= n {
             let (t1, c1) = first.unwrap_or((t, committed));
-            println!(
-                "{}",
-                json!({"committed": committed, "total_s": t, "first_commit_s": t1,
-                       "first_commit_count": c1, "steady_s": t - t1,
-                       "steady_articles": committed - c1, "vm_hwm_kb": hwm})
-            );
+            let mut result = json!({"committed": committed, "total_s": t, "first_commit_s": t1,
+                   "first_commit_count": c1, "steady_s": t - t1,
+                   "steady_articles": committed - c1});
+            if let Some((group, topic)) = then {
+                let drained = drain(brokers, group, topic, pid, &mut hwm, started, timeout_s)?;
+                result["drained_s"] = json!(drained);
+            }
+            result["vm_hwm_kb"] = json!(hwm);
+            println!("{result}");
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until `group` has consumed `topic` to its end (its committed offset is at least the
+/// high watermark minus one, the commit marker that ends the last transaction), tracking the
+/// peak RSS of `pid`; returns the seconds since `started`.
+fn drain(
+    brokers: &str,
+    group: &str,
+    topic: &str,
+    pid: Option<u32>,
+    hwm: &mut u64,
+    started: Instant,
+    timeout_s: u64,
+) -> Result<f64> {
+    let consumer: BaseConsumer = client(brokers).set("group.id", group).create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    let mut tpl = TopicPartitionList::new();
+    for p in &partitions {
+        tpl.add_partition(topic, *p);
+    }
+    loop {
+        if started.elapsed() > Duration::from_secs(timeout_s) {
+            return Err(format!("timed out waiting for {group} to drain {topic}").into());
+        }
+        if let Some(pid) = pid {
+            match vm_hwm_kb(pid) {
+                Some(kb) => *hwm = (*hwm).max(kb),
+                None => return Err(format!("process {pid} is gone").into()),
+            }
+        }
+        let done = consumer
+            .committed_offsets(tpl.clone(), Duration::from_secs(10))
+            .ok()
+            .is_some_and(|offsets| {
+                partitions.iter().all(|&p| {
+                    let committed = offsets
+                        .find_partition(topic, p)
+                        .and_then(|e| match e.offset() {
+                            Offset::Offset(o) => Some(o),
+                            _ => None,
+                        })
+                        .unwrap_or(0);
+                    consumer
+                        .fetch_watermarks(topic, p, Duration::from_secs(10))
+                        .is_ok_and(|(_, high)| committed >= high - 1)
+                })
+            });
+        if done {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -3,8 +3,9 @@
 //! The same Kafka work as `dateline run` in `exactly_once` mode, minus the extraction: a
 //! `read_committed` group consumer collects a batch (up to `--batch` records, or `--batch-ms`
 //! after the first), a transactional producer copies every record unchanged (key, value,
-//! headers) to the output topic, then sends the batch's offsets to the transaction and commits.
-//! Client settings mirror `src/pipeline/source.rs` and `src/pipeline/sink.rs`. Any error ends
+//! headers) to the output topic, then sends the batch's offsets to the transaction and commits
+//! on a thread of its own while the next batch is collected, as `dateline run` does. Client
+//! settings mirror `src/pipeline/source.rs` and `src/pipeline/sink.rs`. Any error ends
 //! the process non-zero (a benchmark has no use for recovery); SIGTERM/SIGINT end it.
 //!
 //! ```sh
@@ -20,7 +21,7 @@ use clap::Parser;
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaErrorCode;
@@ -70,6 +71,7 @@ fn main() -> Result<()> {
         .set("isolation.level", "read_committed")
         .set("auto.offset.reset", "earliest")
         .set("fetch.message.max.bytes", &room)
+        .set("queued.max.messages.kbytes", "8192")
         .create()?;
     consumer.subscribe(&[&args.input])?;
     let producer: BaseProducer = ClientConfig::new()
@@ -83,74 +85,89 @@ fn main() -> Result<()> {
     producer.init_transactions(TXN_TIMEOUT)?;
     let max_wait = Duration::from_millis(args.batch_ms);
     let mut batch = Vec::with_capacity(args.batch);
-    while !stop.load(std::sync::atomic::Ordering::Acquire) {
-        batch.clear();
-        let mut deadline: Option<Instant> = None;
-        while batch.len() < args.batch {
-            let slice = match deadline {
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
+    std::thread::scope(|scope| -> Result<()> {
+        let mut inflight: Option<std::thread::ScopedJoinHandle<'_, KafkaResult<()>>> = None;
+        let settle = |inflight: &mut Option<std::thread::ScopedJoinHandle<'_, KafkaResult<()>>>| {
+            inflight
+                .take()
+                .map_or(Ok(()), |h| h.join().expect("commit thread panicked"))
+        };
+        while !stop.load(std::sync::atomic::Ordering::Acquire) {
+            batch.clear();
+            let mut deadline: Option<Instant> = None;
+            while batch.len() < args.batch {
+                let slice = match deadline {
+                    Some(d) => {
+                        let left = d.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        left.min(Duration::from_millis(100))
+                    }
+                    None => Duration::from_millis(100),
+                };
+                match consumer.poll(slice) {
+                    Some(Ok(m)) => {
+                        batch.push(m.detach());
+                        deadline.get_or_insert_with(|| Instant::now() + max_wait);
+                    }
+                    Some(Err(e)) => eprintln!("passthrough: consumer error: {e}"),
+                    None if deadline.is_none()
+                        && stop.load(std::sync::atomic::Ordering::Acquire) =>
+                    {
                         break;
                     }
-                    left.min(Duration::from_millis(100))
+                    None => {}
                 }
-                None => Duration::from_millis(100),
-            };
-            match consumer.poll(slice) {
-                Some(Ok(m)) => {
-                    batch.push(m.detach());
-                    deadline.get_or_insert_with(|| Instant::now() + max_wait);
+            }
+            settle(&mut inflight)?;
+            if batch.is_empty() {
+                continue;
+            }
+            let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+            producer.begin_transaction()?;
+            for m in &batch {
+                let e = next
+                    .entry((m.topic().to_owned(), m.partition()))
+                    .or_insert(0);
+                *e = (*e).max(m.offset() + 1);
+                let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&args.output);
+                if let Some(key) = m.key() {
+                    record = record.key(key);
                 }
-                Some(Err(e)) => eprintln!("passthrough: consumer error: {e}"),
-                None if deadline.is_none() && stop.load(std::sync::atomic::Ordering::Acquire) => {
-                    break;
+                if let Some(value) = m.payload() {
+                    record = record.payload(value);
                 }
-                None => {}
-            }
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        producer.begin_transaction()?;
-        for m in &batch {
-            let e = next
-                .entry((m.topic().to_owned(), m.partition()))
-                .or_insert(0);
-            *e = (*e).max(m.offset() + 1);
-            let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&args.output);
-            if let Some(key) = m.key() {
-                record = record.key(key);
-            }
-            if let Some(value) = m.payload() {
-                record = record.payload(value);
-            }
-            if let Some(headers) = m.headers() {
-                record = record.headers(headers.clone());
-            }
-            loop {
-                match producer.send(record) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
-                        producer.poll(Duration::from_millis(10));
+                if let Some(headers) = m.headers() {
+                    record = record.headers(headers.clone());
+                }
+                loop {
+                    match producer.send(record) {
+                        Ok(()) => break,
+                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                            record = back;
+                            producer.poll(Duration::from_millis(10));
+                        }
+                        Err((e, _)) => return Err(e.into()),
                     }
-                    Err((e, _)) => return Err(e.into()),
                 }
             }
+            let mut offsets = TopicPartitionList::new();
+            for ((topic, partition), offset) in &next {
+                offsets.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+            }
+            let group = consumer
+                .group_metadata()
+                .ok_or("no consumer group metadata")?;
+            let producer = &producer;
+            inflight = Some(scope.spawn(move || {
+                producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)?;
+                producer.commit_transaction(TXN_TIMEOUT)
+            }));
         }
-        let mut offsets = TopicPartitionList::new();
-        for ((topic, partition), offset) in &next {
-            offsets.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
-        }
-        let group = consumer
-            .group_metadata()
-            .ok_or("no consumer group metadata")?;
-        producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)?;
-        producer.commit_transaction(TXN_TIMEOUT)?;
-    }
-    Ok(())
+        settle(&mut inflight)?;
+        Ok(())
+    })
 }
 
 /// SIGTERM/SIGINT without a new dependency: tokio's signal stream on a helper thread.

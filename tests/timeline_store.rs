@@ -72,6 +72,7 @@ fn apply_all(
     for r in records {
         state.apply(KEY, r, settings, &mut changes);
     }
+    state.log(&mut changes);
     changes
 }
 

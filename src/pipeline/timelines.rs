@@ -23,6 +23,8 @@
 //! survives in memory.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,7 +44,7 @@ use crate::pipeline::sink::{CommitError, Sink};
 use crate::pipeline::source::{Batch, Source};
 use crate::pipeline::status::PipelineStatus;
 use crate::timeline::keys::Aliases;
-use crate::timeline::store::{Changes, PartitionState, SharedStore, StoreSettings};
+use crate::timeline::store::{Changes, PartitionState, Prepared, SharedStore, StoreSettings};
 use crate::timeline::{ENTRY_SCHEMA_VERSION, TimelineEntry, TimelineRecord};
 
 /// CloudEvents `type` of a timeline entry.
@@ -218,46 +220,127 @@ pub fn run(
         max_bytes: config.pipeline.max_message_bytes,
     };
     let max_wait = Duration::from_millis(config.batch.max_ms);
+    // As in the extraction stage, a batch commits on a thread of its own while the next one is
+    // collected and applied (exactly once; at least once it commits inline).
+    let overlap = config.kafka.guarantee == crate::config::Guarantee::ExactlyOnce;
     let mut loaded: Option<Vec<i32>> = None;
-    let result = (|| {
+    let result = std::thread::scope(|scope| {
+        let mut inflight: Option<InFlight<'_>> = None;
+        // Settles the commit in flight; false when it was aborted (the consumer is rewound and
+        // the state must be read back from the changelog).
+        let settle = |inflight: &mut Option<InFlight<'_>>| -> Result<bool, PipelineError> {
+            let Some(prev) = inflight.take() else {
+                return Ok(true);
+            };
+            let result = match prev.commit {
+                Commit::Running(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Commit::Done(result) => result,
+            };
+            match result {
+                Ok(commit) => {
+                    tracing::debug!(
+                        events = prev.events,
+                        entries = prev.produced,
+                        late = prev.late,
+                        apply_ms = prev.apply.as_millis() as u64,
+                        commit_ms = commit.as_millis() as u64,
+                        "timeline batch committed"
+                    );
+                    status.add_committed_inputs(prev.events as u64);
+                    metrics::counter!(crate::telemetry::TIMELINE_EVENTS_CONSUMED)
+                        .increment(prev.events as u64);
+                    metrics::counter!(crate::telemetry::TIMELINE_ENTRIES_PRODUCED)
+                        .increment(prev.produced);
+                    metrics::counter!(crate::telemetry::TIMELINE_LATE).increment(prev.late);
+                    metrics::gauge!(crate::telemetry::TIMELINE_ENTRIES).set(
+                        store.read(|p| p.values().map(PartitionState::len).sum::<usize>()) as f64,
+                    );
+                    Ok(true)
+                }
+                Err(e) => {
+                    abandon(e, &sink, &source)?;
+                    Ok(false)
+                }
+            }
+        };
         loop {
             if shutdown.is_shutdown() {
+                settle(&mut inflight)?;
                 return Ok(());
             }
-            let batch = source.poll_batch(config.batch.max_records, max_wait, false, &shutdown)?;
+            let batch = source.poll_batch(
+                config.batch.max_records,
+                max_wait,
+                inflight.is_some(),
+                &shutdown,
+            )?;
             let assigned = source.assigned(&events)?;
             if batch.rebalanced || loaded.as_ref() != Some(&assigned) {
+                // The changelog must hold the batch in flight before it is read back.
+                if !settle(&mut inflight)? {
+                    loaded = None;
+                    continue;
+                }
                 restore(config, &changelog, &assigned, &store)?;
                 loaded = Some(assigned);
             }
             if batch.messages.is_empty() {
-                continue;
-            }
-            let changes = apply(&batch, &store, &settings);
-            let group = source.group_metadata()?;
-            match publish(&source, &sink, &batch, &changes, &group, &topics) {
-                Ok(counts) => {
-                    status.add_committed_inputs(batch.messages.len() as u64);
-                    metrics::counter!(crate::telemetry::TIMELINE_EVENTS_CONSUMED)
-                        .increment(batch.messages.len() as u64);
-                    metrics::counter!(crate::telemetry::TIMELINE_ENTRIES_PRODUCED)
-                        .increment(counts.0);
-                    metrics::counter!(crate::telemetry::TIMELINE_LATE).increment(counts.1);
-                    metrics::gauge!(crate::telemetry::TIMELINE_ENTRIES).set(
-                        store.read(|p| p.values().map(PartitionState::len).sum::<usize>()) as f64,
-                    );
-                }
-                Err(e) if e.class == ErrorClass::Fatal => return Err(e.into_fatal()),
-                Err(e) => {
-                    tracing::warn!(operation = e.operation, error = %e.error, "timeline batch aborted; rewinding");
-                    sink.abort()?;
-                    source.rewind()?;
-                    // What the aborted batch changed in memory is thrown away with the rest.
+                if !settle(&mut inflight)? {
                     loaded = None;
                 }
+                continue;
+            }
+            let started = Instant::now();
+            // Applied before the previous batch's commit is known: if that one aborts, the
+            // state is read back from the changelog, which drops this batch's changes too.
+            let changes = apply(&batch, &store, &settings);
+            let apply = started.elapsed();
+            if !settle(&mut inflight)? {
+                loaded = None;
+                continue;
+            }
+            let group = source.group_metadata()?;
+            let offsets = batch.next_offsets().map_err(|e| PipelineError::Kafka {
+                operation: "offsets",
+                source: e,
+            })?;
+            let (produced, late) = match send(&sink, &changes, &topics) {
+                Ok(counts) => counts,
+                Err(e) => {
+                    abandon(e, &sink, &source)?;
+                    loaded = None;
+                    continue;
+                }
+            };
+            let guard = source.gate().open();
+            let (sink, source) = (&sink, &source);
+            let commit = move || {
+                let _guard = guard;
+                let started = Instant::now();
+                sink.commit(&offsets, &group, source)?;
+                let elapsed = started.elapsed();
+                metrics::histogram!(crate::telemetry::TRANSACTION_COMMIT_SECONDS)
+                    .record(elapsed.as_secs_f64());
+                Ok(elapsed)
+            };
+            inflight = Some(InFlight {
+                events: batch.messages.len(),
+                produced,
+                late,
+                apply,
+                commit: if overlap {
+                    Commit::Running(scope.spawn(commit))
+                } else {
+                    Commit::Done(commit())
+                },
+            });
+            if !overlap && !settle(&mut inflight)? {
+                loaded = None;
             }
         }
-    })();
+    });
     source.close();
     sink.close();
     status.set_producer_ready(false);
@@ -306,9 +389,12 @@ fn encode_bounded(entry: &TimelineEntry, max_bytes: usize) -> Option<Vec<u8>> {
     None
 }
 
-/// Applies a batch to the store; the changes grouped by events partition.
+/// Applies a batch to the store; the changes grouped by events partition. A record goes to
+/// the events topic once per timeline, mostly in the same batch: it is decoded and read for
+/// merging once per batch.
 fn apply(batch: &Batch, store: &SharedStore, settings: &StoreSettings) -> BTreeMap<i32, Changes> {
     let mut changes: BTreeMap<i32, Changes> = BTreeMap::new();
+    let mut read: HashMap<&[u8], (TimelineRecord, Prepared)> = HashMap::new();
     store.write(|partitions| {
         for m in &batch.messages {
             let out = changes.entry(m.partition()).or_default();
@@ -316,21 +402,32 @@ fn apply(batch: &Batch, store: &SharedStore, settings: &StoreSettings) -> BTreeM
                 skip(m, "no UTF-8 key");
                 continue;
             };
-            let record: TimelineRecord = match m.payload().map(serde_json::from_slice) {
-                Some(Ok(r)) => r,
-                Some(Err(e)) => {
-                    skip(m, &e.to_string());
-                    continue;
-                }
-                None => {
-                    skip(m, "no value");
-                    continue;
-                }
+            let Some(payload) = m.payload() else {
+                skip(m, "no value");
+                continue;
+            };
+            let (record, prepared) = match read.entry(payload) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => match serde_json::from_slice::<TimelineRecord>(payload) {
+                    Ok(r) => {
+                        let prepared = Prepared::of(&r, &settings.aliases);
+                        e.insert((r, prepared))
+                    }
+                    Err(err) => {
+                        skip(m, &err.to_string());
+                        continue;
+                    }
+                },
             };
             partitions
                 .entry(m.partition())
                 .or_default()
-                .apply(key, &record, settings, out);
+                .apply_prepared(key, record, prepared, settings, out);
+        }
+        for (partition, out) in changes.iter_mut() {
+            if let Some(state) = partitions.get(partition) {
+                state.log(out);
+            }
         }
     });
     changes
@@ -374,17 +471,13 @@ pub fn entry_headers(entry: &TimelineEntry, time: &str) -> OwnedHeaders {
     })
 }
 
-fn publish(
-    source: &Source,
+/// Begins a transaction and sends a batch's changes: entries to the output (or late) topic and
+/// the changelog records. Returns the entries and late entries sent.
+fn send(
     sink: &Sink,
-    batch: &Batch,
     changes: &BTreeMap<i32, Changes>,
-    group: &rdkafka::consumer::ConsumerGroupMetadata,
     topics: &Topics<'_>,
 ) -> Result<(u64, u64), CommitError> {
-    let offsets = batch
-        .next_offsets()
-        .map_err(|e| CommitError::new("offsets", e))?;
     sink.begin()
         .map_err(|e| CommitError::new("begin_transaction", e))?;
     let produce = |e| CommitError::new("produce", e);
@@ -441,11 +534,34 @@ fn publish(
             .map_err(produce)?;
         }
     }
-    let started = Instant::now();
-    sink.commit(&offsets, group, source)?;
-    metrics::histogram!(crate::telemetry::TRANSACTION_COMMIT_SECONDS)
-        .record(started.elapsed().as_secs_f64());
     Ok((produced, late))
+}
+
+/// A batch sent whose commit was started.
+struct InFlight<'scope> {
+    events: usize,
+    produced: u64,
+    late: u64,
+    apply: Duration,
+    commit: Commit<'scope>,
+}
+
+type CommitResult = Result<Duration, CommitError>;
+
+enum Commit<'scope> {
+    Running(std::thread::ScopedJoinHandle<'scope, CommitResult>),
+    Done(CommitResult),
+}
+
+/// After a failed send or commit: fatal ends the stage; otherwise the transaction is aborted and
+/// the consumer rewound (the caller drops the in-memory state, read back from the changelog).
+fn abandon(e: CommitError, sink: &Sink, source: &Source) -> Result<(), PipelineError> {
+    if e.class == ErrorClass::Fatal {
+        return Err(e.into_fatal());
+    }
+    tracing::warn!(operation = e.operation, error = %e.error, "timeline batch aborted; rewinding");
+    sink.abort()?;
+    source.rewind()
 }
 
 /// Rebuilds the store for `partitions` from the changelog, dropping every other partition.

@@ -45,7 +45,7 @@ use super::record::TimelineRecord;
 /// Most reports listed in an entry's `sources` (the first ones to arrive); `version` counts them
 /// all. Keeps every entry, and so every published record and changelog value, bounded however
 /// many outlets report one event.
-pub const MAX_SOURCES: usize = 50;
+pub const MAX_SOURCES: usize = 20;
 
 /// When changes are published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -95,14 +95,29 @@ pub struct Changes {
     pub output: Vec<TimelineEntry>,
     /// Late changes (watermark mode), for the late topic.
     pub late: Vec<TimelineEntry>,
-    /// Changelog records: key and value (`None`: delete).
+    /// Changelog records: key and value (`None`: delete). Filled by [`PartitionState::log`]
+    /// from what `apply` marked as changed, once per key with its latest state.
     pub changelog: Vec<(String, Option<Vec<u8>>)>,
+    /// State changed by `apply` and not yet logged: encoded by [`PartitionState::log`], so an
+    /// entry that changes many times in a batch is serialised once.
+    unlogged: Vec<LogKey>,
+}
+
+/// A piece of state to log.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LogKey {
+    Watermark,
+    Timeline(String),
+    Entry(String, String),
 }
 
 impl Changes {
     /// True when nothing is to be published or logged.
     pub fn is_empty(&self) -> bool {
-        self.output.is_empty() && self.late.is_empty() && self.changelog.is_empty()
+        self.output.is_empty()
+            && self.late.is_empty()
+            && self.changelog.is_empty()
+            && self.unlogged.is_empty()
     }
 }
 
@@ -177,18 +192,28 @@ struct Timeline {
 }
 
 impl Timeline {
-    fn insert(&mut self, stored: StoredEntry) {
+    /// Registers every source of `stored` as a report of it (on restore; `apply` registers the
+    /// one report it adds).
+    fn register_reports(&mut self, stored: &StoredEntry) {
         for s in &stored.entry.sources {
             self.reports
                 .insert(s.event_id.clone(), stored.entry.entry_id.clone());
         }
-        if let Some(old) = self.entries.get(&stored.entry.entry_id) {
-            let k = sort_key(&old.entry);
-            if let Some(class) = span_class(&old.entry) {
-                self.by_span.remove(&(class, k.0, Some(k.clone())));
-            }
-            self.order.remove(&k);
+    }
+
+    /// Removes an entry and its index keys, to change it and [`Timeline::insert`] it again.
+    fn take(&mut self, id: &str) -> Option<StoredEntry> {
+        let old = self.entries.remove(id)?;
+        let k = sort_key(&old.entry);
+        if let Some(class) = span_class(&old.entry) {
+            self.by_span.remove(&(class, k.0, Some(k.clone())));
         }
+        self.order.remove(&k);
+        Some(old)
+    }
+
+    fn insert(&mut self, stored: StoredEntry) {
+        self.take(&stored.entry.entry_id);
         let k = sort_key(&stored.entry);
         if let Some(class) = span_class(&stored.entry) {
             self.by_span.insert((class, k.0, Some(k.clone())));
@@ -221,6 +246,7 @@ impl Timeline {
     /// long, in date order. Each span class is searched in its own window (an entry of at most
     /// `S` days that meets the interval ends between `start` and `end + S`), so a day-level
     /// report on a busy timeline looks at that day's entries, not at a year of them.
+    #[cfg(test)]
     fn near(&self, start: NaiveDate, end: NaiveDate) -> Vec<String> {
         let mut keys: Vec<&SortKey> = Vec::new();
         for (class, max_days) in SPAN_CLASSES.iter().enumerate() {
@@ -232,6 +258,57 @@ impl Timeline {
                     .filter_map(|(_, _, k)| k.as_ref())
                     .filter(|k| k.1 <= end),
             );
+        }
+        keys.sort();
+        keys.into_iter().map(|k| k.3.clone()).collect()
+    }
+
+    /// The entries a report dated `[start, end]` may merge with, in date order: those whose dates
+    /// [`merge::dates_compatible`] can accept, i.e. the same interval, or (when both are at most
+    /// [`merge::MAX_NESTED_SPAN_DAYS`] long) one inside the other. The same as filtering
+    /// [`Timeline::near`], without walking a year of day-level entries for a year-level report.
+    fn merge_candidates(&self, start: NaiveDate, end: NaiveDate) -> Vec<String> {
+        let span = (end - start).num_days();
+        if span < 0 {
+            return Vec::new();
+        }
+        let Some(class) = SPAN_CLASSES.iter().position(|max| span <= *max) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<&SortKey> = Vec::new();
+        if span > merge::MAX_NESTED_SPAN_DAYS {
+            let class = class as u8;
+            let low = (class, end, None);
+            let high = (class, end + Duration::days(1), None);
+            keys.extend(
+                self.by_span
+                    .range(low..high)
+                    .filter_map(|(_, _, k)| k.as_ref())
+                    .filter(|k| k.1 == start),
+            );
+        } else {
+            for (class, max_days) in SPAN_CLASSES.iter().enumerate() {
+                // Classes whose entries are all longer than the nested limit cannot match.
+                if class > 0 && SPAN_CLASSES[class - 1] >= merge::MAX_NESTED_SPAN_DAYS {
+                    break;
+                }
+                // Inside [start, end]: ends in it. Around it: ends at most `max_days` after it.
+                let low = (class as u8, start, None);
+                let high = (class as u8, end + Duration::days(max_days + 1), None);
+                keys.extend(
+                    self.by_span
+                        .range(low..high)
+                        .filter_map(|(_, _, k)| k.as_ref())
+                        .filter(|k| {
+                            let (s, e) = (k.1, k.0);
+                            let inside = start <= s && e <= end;
+                            let around = s <= start
+                                && end <= e
+                                && (e - s).num_days() <= merge::MAX_NESTED_SPAN_DAYS;
+                            inside || around
+                        }),
+                );
+            }
         }
         keys.sort();
         keys.into_iter().map(|k| k.3.clone()).collect()
@@ -274,6 +351,25 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
+/// What merging needs of a record besides the record itself: its entity keys and merge class.
+/// Both depend on the record alone, so a record applied to several timelines is read once
+/// ([`PartitionState::apply_prepared`]).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    entities: Vec<String>,
+    class: String,
+}
+
+impl Prepared {
+    /// Reads `record` ([`merge::entity_keys`], [`merge::event_class_dated`]).
+    pub fn of(record: &TimelineRecord, aliases: &Aliases) -> Self {
+        Prepared {
+            entities: merge::entity_keys(&record.event, aliases),
+            class: merge::event_class_dated(&record.event, Some(&record.date.text)),
+        }
+    }
+}
+
 impl PartitionState {
     /// Applies one record to timeline `key` and appends what to publish and log to `changes`.
     pub fn apply(
@@ -283,13 +379,24 @@ impl PartitionState {
         settings: &StoreSettings,
         changes: &mut Changes,
     ) {
+        let prepared = Prepared::of(record, &settings.aliases);
+        self.apply_prepared(key, record, &prepared, settings, changes);
+    }
+
+    /// [`PartitionState::apply`] with the record already read.
+    pub fn apply_prepared(
+        &mut self,
+        key: &str,
+        record: &TimelineRecord,
+        prepared: &Prepared,
+        settings: &StoreSettings,
+        changes: &mut Changes,
+    ) {
         let published = record.article.published_at;
         let watermark = settings.ordering == Ordering::Watermark;
         if self.latest.is_none_or(|l| published > l) {
             self.latest = Some(published);
-            changes
-                .changelog
-                .push(("watermark".to_string(), Some(encode(&self.latest))));
+            changes.unlogged.push(LogKey::Watermark);
             // The watermark moves only here, before the record that moved it is applied: what
             // is released never depends on how records were batched.
             if watermark {
@@ -298,10 +405,14 @@ impl PartitionState {
         }
         let timeline = self.timelines.entry(key.to_string()).or_default();
         if !timeline.reports.contains_key(&record.event_id) {
-            let incoming_entities = merge::entity_keys(&record.event, &settings.aliases);
-            let incoming = Candidate::of(&record.date, &record.event, &incoming_entities);
-            let incoming_class = incoming.class.to_string();
-            let ids = timeline.near(record.date.start, record.date.end);
+            let incoming_entities = &prepared.entities;
+            let incoming = Candidate {
+                date: &record.date,
+                event: &record.event,
+                entities: incoming_entities,
+                class: std::borrow::Cow::Borrowed(&prepared.class),
+            };
+            let ids = timeline.merge_candidates(record.date.start, record.date.end);
             let matched = {
                 let candidates: Vec<Candidate<'_>> = ids
                     .iter()
@@ -317,7 +428,7 @@ impl PartitionState {
             };
             match matched {
                 Some(id) => {
-                    let Some(mut stored) = timeline.entries.get(&id).cloned() else {
+                    let Some(mut stored) = timeline.take(&id) else {
                         return;
                     };
                     if stored.entry.sources.len() < MAX_SOURCES {
@@ -325,8 +436,8 @@ impl PartitionState {
                     }
                     stored.entry.version += 1;
                     for e in incoming_entities {
-                        if !stored.entities.contains(&e) {
-                            stored.entities.push(e);
+                        if !stored.entities.contains(e) {
+                            stored.entities.push(e.clone());
                         }
                     }
                     let finer = record.date.granularity < stored.entry.date.granularity
@@ -374,15 +485,18 @@ impl PartitionState {
                             .is_some_and(|r| &k < r);
                     let stored = StoredEntry {
                         entry,
-                        entities: incoming_entities,
+                        entities: incoming_entities.clone(),
                         // A late entry counts as released: later reports of it are late too.
                         released: !watermark || late,
-                        class: incoming_class,
+                        class: prepared.class.clone(),
                     };
                     if watermark && !late {
                         self.pending.insert((k, key.to_string()));
                     }
                     let publish = !watermark || late;
+                    timeline
+                        .reports
+                        .insert(record.event_id.clone(), stored.entry.entry_id.clone());
                     Self::finish(key, timeline, stored, publish, late, settings, changes);
                 }
             }
@@ -408,24 +522,48 @@ impl PartitionState {
             stored.entry.late = late;
         }
         let k = sort_key(&stored.entry);
-        timeline.insert(stored.clone());
+        let id = stored.entry.entry_id.clone();
+        timeline.insert(stored);
         if publish {
-            stored.entry.position = timeline.position(&k, |e| !watermark || e.released);
-            let published = stored.entry.clone();
-            timeline.insert(stored.clone());
-            if late {
-                changes.late.push(published);
-            } else {
-                changes.output.push(published);
+            let position = timeline.position(&k, |e| !watermark || e.released);
+            if let Some(stored) = timeline.entries.get_mut(&id) {
+                stored.entry.position = position;
+                let published = stored.entry.clone();
+                if late {
+                    changes.late.push(published);
+                } else {
+                    changes.output.push(published);
+                }
             }
         }
-        changes.changelog.push((
-            format!("entry|{key}|{}", stored.entry.entry_id),
-            Some(encode(&stored)),
-        ));
-        changes
-            .changelog
-            .push((format!("timeline|{key}"), Some(encode(&timeline.meta))));
+        changes.unlogged.push(LogKey::Entry(key.to_string(), id));
+        changes.unlogged.push(LogKey::Timeline(key.to_string()));
+    }
+
+    /// Encodes what `apply` changed since the last call into `changes.changelog`: one record per
+    /// key, holding its state now. Call it once the records of a batch are applied.
+    pub fn log(&self, changes: &mut Changes) {
+        let mut seen = std::collections::HashSet::new();
+        for k in std::mem::take(&mut changes.unlogged) {
+            if !seen.insert(k.clone()) {
+                continue;
+            }
+            let record = match &k {
+                LogKey::Watermark => ("watermark".to_string(), Some(encode(&self.latest))),
+                LogKey::Timeline(tl) => (
+                    format!("timeline|{tl}"),
+                    self.timelines.get(tl).map(|t| encode(&t.meta)),
+                ),
+                LogKey::Entry(tl, id) => (
+                    format!("entry|{tl}|{id}"),
+                    self.timelines
+                        .get(tl)
+                        .and_then(|t| t.entries.get(id))
+                        .map(encode),
+                ),
+            };
+            changes.changelog.push(record);
+        }
     }
 
     /// The watermark: latest publication time seen, minus the allowed lateness.
@@ -449,7 +587,7 @@ impl PartitionState {
             let Some(timeline) = self.timelines.get_mut(&key) else {
                 continue;
             };
-            let Some(mut stored) = timeline.entries.get(&k.3).cloned() else {
+            let Some(mut stored) = timeline.take(&k.3) else {
                 continue;
             };
             stored.released = true;
@@ -487,6 +625,7 @@ impl PartitionState {
                 if !stored.released {
                     self.pending.insert((k, name.to_string()));
                 }
+                timeline.register_reports(&stored);
                 timeline.insert(stored);
             }
             _ => return Err(format!("unknown changelog key {key:?}")),
@@ -603,5 +742,98 @@ impl super::entry::TimelineView for SharedStore {
     ) -> Option<Vec<TimelineEntry>> {
         let ordering = self.ordering();
         self.read(|p| p.values().find_map(|s| s.entries(key, from, to, ordering)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Modality;
+    use crate::tagger::{Granularity, TimexType};
+    use crate::timeline::record::{DateInfo, EventInfo};
+
+    fn stored(id: &str, start: NaiveDate, end: NaiveDate) -> StoredEntry {
+        StoredEntry {
+            entry: TimelineEntry {
+                schema_version: ENTRY_SCHEMA_VERSION,
+                timeline: "t".into(),
+                entry_id: id.into(),
+                version: 1,
+                timeline_version: 1,
+                position: Position {
+                    before: None,
+                    after: None,
+                },
+                date: DateInfo {
+                    value: format!("{start}/{end}"),
+                    modifier: None,
+                    kind: TimexType::Date,
+                    start,
+                    end,
+                    granularity: Granularity::Day,
+                    text: String::new(),
+                    span: [0, 0],
+                    range: None,
+                },
+                event: EventInfo {
+                    trigger: "met".into(),
+                    phrase: "met".into(),
+                    participants: Vec::new(),
+                    location: None,
+                    modality: Modality::Asserted,
+                    sentence: "They met.".into(),
+                },
+                sources: Vec::new(),
+                late: false,
+            },
+            entities: Vec::new(),
+            released: true,
+            class: String::new(),
+        }
+    }
+
+    /// `merge_candidates` is `near` filtered by `dates_compatible` (without its clock rule, which
+    /// only applies to times), in the same order.
+    #[test]
+    fn merge_candidates_are_the_date_compatible_neighbours() {
+        let day0 = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+        let spans = [
+            0, 1, 6, 7, 13, 29, 30, 31, 45, 90, 91, 120, 180, 200, 364, 365, 366, 400,
+        ];
+        let mut timeline = Timeline::default();
+        let mut n = 0;
+        for offset in (0..400).step_by(7) {
+            for span in spans {
+                let start = day0 + Duration::days(offset);
+                timeline.insert(stored(
+                    &format!("e{n}"),
+                    start,
+                    start + Duration::days(span),
+                ));
+                n += 1;
+            }
+        }
+        let mut found = 0;
+        for offset in (0..420).step_by(5) {
+            for span in spans {
+                let start = day0 + Duration::days(offset);
+                let end = start + Duration::days(span);
+                let probe = stored("probe", start, end);
+                let expected: Vec<String> = timeline
+                    .near(start, end)
+                    .into_iter()
+                    .filter(|id| {
+                        merge::dates_compatible(&timeline.entries[id].entry.date, &probe.entry.date)
+                    })
+                    .collect();
+                found += expected.len();
+                assert_eq!(
+                    timeline.merge_candidates(start, end),
+                    expected,
+                    "{start}..{end}"
+                );
+            }
+        }
+        assert!(found > 1000, "the probes met only {found} candidates");
     }
 }
