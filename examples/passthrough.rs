@@ -162,6 +162,12 @@ fn main() -> Result<()> {
             let producer = &producer;
             inflight = Some(scope.spawn(move || {
                 producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)?;
+                // As dateline's sink does: wait for the acknowledgements in 1 ms slices, so
+                // that commit_transaction's own flush (100 ms slices) has nothing left to do.
+                let deadline = Instant::now() + TXN_TIMEOUT;
+                while producer.in_flight_count() > 0 && Instant::now() < deadline {
+                    producer.poll(Duration::from_millis(1));
+                }
                 producer.commit_transaction(TXN_TIMEOUT)
             }));
         }
