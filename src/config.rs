@@ -249,8 +249,9 @@ pub struct BatchConfig {
     /// latency and the work redone after an abort. Example: `500`.
     #[serde(default = "default_batch_max_records")]
     pub max_records: usize,
-    /// Longest wait, in milliseconds, for a batch to fill once its first record arrived. Under
-    /// load batches fill by count first; at lower rates this bounds the latency. Example: `50`.
+    /// Longest wait, in milliseconds, for a batch to fill once its first record arrived. A batch
+    /// only waits for more records while the previous one is still committing; otherwise it
+    /// takes what is already fetched. Under load batches fill by count first. Example: `50`.
     #[serde(default = "default_batch_max_ms")]
     pub max_ms: u64,
 }

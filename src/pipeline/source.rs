@@ -39,6 +39,8 @@ use crate::pipeline::status::PipelineStatus;
 
 /// Longest single poll, so shutdown requests are noticed promptly.
 const POLL_SLICE: Duration = Duration::from_millis(100);
+/// Poll slice while the previous batch commits, so its end is noticed promptly.
+const COLLECT_SLICE: Duration = Duration::from_millis(2);
 /// Timeout of committed-offset look-ups and seeks.
 const OFFSETS_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -68,6 +70,11 @@ impl CommitGate {
     pub fn open(self: &Arc<Self>) -> CommitGuard {
         *self.busy.lock().unwrap_or_else(|e| e.into_inner()) = true;
         CommitGuard(Arc::clone(self))
+    }
+
+    /// Whether a commit is in flight.
+    pub fn is_busy(&self) -> bool {
+        *self.busy.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Blocks until no commit is in flight.
@@ -257,7 +264,9 @@ impl Source {
 
     /// Collects up to `max_records` messages, waiting at most `max_wait` after the first one
     /// (and indefinitely, in short slices, for the first, unless `return_empty`: then an empty
-    /// batch is returned after one slice). Returns early on shutdown.
+    /// batch is returned after one slice). After the first, it waits for more only while the
+    /// previous batch is still committing ([`CommitGate`]); otherwise it takes what is already
+    /// fetched. Returns early on shutdown.
     pub fn poll_batch(
         &self,
         max_records: usize,
@@ -269,13 +278,22 @@ impl Source {
         let mut batch = Batch::default();
         let mut deadline: Option<Instant> = None;
         while batch.messages.len() < max_records && !shutdown.is_shutdown() {
+            // Once the batch has a record: while the previous batch is still committing (this
+            // one cannot be sent before), keep collecting in short slices; otherwise take only
+            // what is already fetched and go. Under load the fetched queue never runs dry and
+            // batches fill up; under light load a record waits for no one.
+            let committing = self.consumer.context().gate.is_busy();
             let slice = match deadline {
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         break;
                     }
-                    left.min(POLL_SLICE)
+                    if committing {
+                        left.min(COLLECT_SLICE)
+                    } else {
+                        Duration::ZERO
+                    }
                 }
                 None => POLL_SLICE,
             };
@@ -293,6 +311,7 @@ impl Source {
             }
             match polled {
                 None if return_empty && batch.messages.is_empty() => break,
+                None if !batch.messages.is_empty() && slice.is_zero() => break,
                 None => {}
                 Some(Ok(message)) => {
                     batch.messages.push(message.detach());
