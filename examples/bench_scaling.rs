@@ -93,6 +93,7 @@ fn entries(n: usize, timelines: usize) {
         let (key, record) = report(i, i / 4, timelines);
         let mut changes = Changes::default();
         state.apply(&key, &record, &settings, &mut changes);
+        state.log(&mut changes);
     }
     let insert_secs = started.elapsed().as_secs_f64();
     let merges = (n / 10).max(1);
@@ -102,6 +103,7 @@ fn entries(n: usize, timelines: usize) {
         let (key, record) = report(i, n + i, timelines);
         let mut changes = Changes::default();
         state.apply(&key, &record, &settings, &mut changes);
+        state.log(&mut changes);
     }
     let merge_secs = started.elapsed().as_secs_f64();
     let held = state.len();
@@ -116,6 +118,7 @@ fn entries(n: usize, timelines: usize) {
         let (key, record) = report(i, i / 4, timelines);
         let mut changes = Changes::default();
         state.apply(&key, &record, &settings, &mut changes);
+        state.log(&mut changes);
         latest.extend(changes.changelog);
     }
     drop(state);
