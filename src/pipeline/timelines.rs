@@ -22,19 +22,18 @@
 //! never stopped. An aborted transaction also rebuilds the state, so nothing of an aborted batch
 //! survives in memory.
 
-use std::collections::BTreeMap;
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use rdkafka::Message;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::config::{Config, TimelinesConfig};
@@ -389,48 +388,66 @@ fn encode_bounded(entry: &TimelineEntry, max_bytes: usize) -> Option<Vec<u8>> {
     None
 }
 
-/// Applies a batch to the store; the changes grouped by events partition. A record goes to
-/// the events topic once per timeline, mostly in the same batch: it is decoded and read for
-/// merging once per batch.
+/// A record as read from the events topic, with what merging needs of it.
+type Read = Result<(TimelineRecord, Prepared), String>;
+
+/// Applies a batch to the store; the changes grouped by events partition. A record goes to the
+/// events topic once per timeline, mostly in the same batch: each distinct one is decoded and
+/// read for merging once. Partitions are independent, so they are applied in parallel, each in
+/// its own order (the result does not depend on the number of threads).
 fn apply(batch: &Batch, store: &SharedStore, settings: &StoreSettings) -> BTreeMap<i32, Changes> {
-    let mut changes: BTreeMap<i32, Changes> = BTreeMap::new();
-    let mut read: HashMap<&[u8], (TimelineRecord, Prepared)> = HashMap::new();
+    let distinct: HashSet<&[u8]> = batch.messages.iter().filter_map(|m| m.payload()).collect();
+    let read: HashMap<&[u8], Read> = distinct
+        .into_iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|payload| {
+            let read = serde_json::from_slice::<TimelineRecord>(payload)
+                .map(|r| {
+                    let prepared = Prepared::of(&r, &settings.aliases);
+                    (r, prepared)
+                })
+                .map_err(|e| e.to_string());
+            (payload, read)
+        })
+        .collect();
+    let mut by_partition: BTreeMap<i32, Vec<&OwnedMessage>> = BTreeMap::new();
+    for m in &batch.messages {
+        by_partition.entry(m.partition()).or_default().push(m);
+    }
     store.write(|partitions| {
-        for m in &batch.messages {
-            let out = changes.entry(m.partition()).or_default();
-            let Some(key) = m.key().and_then(|k| std::str::from_utf8(k).ok()) else {
-                skip(m, "no UTF-8 key");
-                continue;
-            };
-            let Some(payload) = m.payload() else {
-                skip(m, "no value");
-                continue;
-            };
-            let (record, prepared) = match read.entry(payload) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => match serde_json::from_slice::<TimelineRecord>(payload) {
-                    Ok(r) => {
-                        let prepared = Prepared::of(&r, &settings.aliases);
-                        e.insert((r, prepared))
-                    }
-                    Err(err) => {
-                        skip(m, &err.to_string());
+        for p in by_partition.keys() {
+            partitions.entry(*p).or_default();
+        }
+        let work: Vec<(i32, &mut PartitionState, Vec<&OwnedMessage>)> = partitions
+            .iter_mut()
+            .filter_map(|(p, state)| by_partition.remove(p).map(|m| (*p, state, m)))
+            .collect();
+        work.into_par_iter()
+            .map(|(partition, state, messages)| {
+                let mut out = Changes::default();
+                for m in messages {
+                    let Some(key) = m.key().and_then(|k| std::str::from_utf8(k).ok()) else {
+                        skip(m, "no UTF-8 key");
                         continue;
+                    };
+                    let Some(payload) = m.payload() else {
+                        skip(m, "no value");
+                        continue;
+                    };
+                    match read.get(payload) {
+                        Some(Ok((record, prepared))) => {
+                            state.apply_prepared(key, record, prepared, settings, &mut out)
+                        }
+                        Some(Err(reason)) => skip(m, reason),
+                        None => skip(m, "not read"),
                     }
-                },
-            };
-            partitions
-                .entry(m.partition())
-                .or_default()
-                .apply_prepared(key, record, prepared, settings, out);
-        }
-        for (partition, out) in changes.iter_mut() {
-            if let Some(state) = partitions.get(partition) {
-                state.log(out);
-            }
-        }
-    });
-    changes
+                }
+                state.log(&mut out);
+                (partition, out)
+            })
+            .collect()
+    })
 }
 
 /// The events topic is written by dateline only; a record it cannot read is logged and counted,
@@ -487,8 +504,13 @@ fn send(
             (&c.output, topics.output, &mut produced),
             (&c.late, topics.late, &mut late),
         ] {
-            for entry in entries {
-                let Some(value) = encode_bounded(entry, topics.max_bytes) else {
+            // Serialising the entries is most of this stage's work: on all cores.
+            let values: Vec<Option<Vec<u8>>> = entries
+                .par_iter()
+                .map(|entry| encode_bounded(entry, topics.max_bytes))
+                .collect();
+            for (entry, value) in entries.iter().zip(values) {
+                let Some(value) = value else {
                     continue;
                 };
                 let time = entry
