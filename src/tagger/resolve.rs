@@ -474,7 +474,9 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                         ..
                     },
                     Some(Cal::Quarter(y, q)),
-                ) if f.rule == "ago" => (Cal::Quarter(y + n, q), Anchor::Previous),
+                ) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                    (Cal::Quarter(y + n, q), Anchor::Previous)
+                }
                 (
                     Partial::Rel {
                         unit: Unit::Year,
@@ -482,7 +484,9 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                         ..
                     },
                     Some(Cal::Half(y, h)),
-                ) if f.rule == "ago" => (Cal::Half(y + n, h), Anchor::Previous),
+                ) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                    (Cal::Half(y + n, h), Anchor::Previous)
+                }
                 // "the quarter" is the quarter under discussion, once one was named; "the
                 // year-ago quarter" (n = -5) is that quarter a year back.
                 (Partial::Rel { n, .. }, Some(Cal::Quarter(y, q))) if f.rule == "the_quarter" => (
@@ -495,7 +499,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             // A comparison period ("a year earlier") does not move the discussion to it.
             // A look back ("a year earlier", "the year-ago quarter") is a comparison or a
             // flashback: the story does not move to it. Forward shifts ("two days later") do move it.
-            let look_back = matches!(f.rule, "ago" | "the_quarter")
+            let look_back = matches!(f.rule, "ago" | "the_quarter" | "year_ago_adj")
                 && (matches!(p, Partial::Rel { n, .. } if *n < 0)
                     || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
             // In a narrative, a plan ("a campaign planned for 1976") looks ahead without moving

@@ -451,13 +451,15 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "quarter",
-        pattern: r"(?:\b(?P<det>the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?:fiscal\s+)?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
+        pattern: r"(?:\b(?P<det>the\s+year-(?:ago|earlier)|the\s+(?P<dy>{YEAR})|the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?:fiscal\s+)?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
         produce: p_quarter,
         examples: &[
             ("fourth-quarter profit", "2019-Q4"),
             ("the third quarter", "2019-Q3"),
             ("the first quarter of 2018", "2018-Q1"),
             ("Q2 2017", "2017-Q2"),
+            ("the year-earlier third quarter", "2018-Q3"),
+            ("in the 1988 third quarter", "1988-Q3"),
         ],
     },
     Rule {
@@ -553,15 +555,61 @@ pub static RULES: &[Rule] = &[
     Rule {
         // Anaphoric: the quarter under discussion, once one was named.
         name: "the_quarter",
-        pattern: r"\bthe\s+(?P<ago>(?:year-(?:ago|earlier)|comparable|year-before)\s+)?(?:fiscal\s+)?(?P<unit>quarter|period)\b",
+        pattern: r"\bthe\s+(?P<ago>(?:comparable\s+)?(?:year-(?:ago|earlier)|comparable|year-before)\s+)?(?:fiscal\s+)?(?P<unit>quarter|period)\b",
         produce: p_the_quarter,
         examples: &[
             ("Profit rose in the quarter.", "2019-Q3"),
             ("the year-ago quarter", "2018-Q3"),
+            ("the comparable year-ago quarter", "2018-Q3"),
             (
                 "Sales fell in the second quarter. In the quarter, and in the year-ago quarter",
                 "2019-Q2|2019-Q2|2018-Q2",
             ),
+        ],
+    },
+    Rule {
+        // Financial reports: "year-earlier profit", "the year-ago results": the period under
+        // report a year back (a year, or the quarter last named).
+        name: "year_ago_adj",
+        pattern: r"\b(?P<t>year-(?:earlier|ago))\b",
+        produce: p_year_ago_adj,
+        examples: &[
+            ("The year-ago results were restated.", "2018"),
+            (
+                "Profit rose in the third quarter, compared with year-earlier profit of $3 million.",
+                "2019-Q3|2018-Q3",
+            ),
+            ("compared with a year-earlier loss", "2018"),
+        ],
+    },
+    Rule {
+        // "the 1988 period": the same period of a named year, in results comparisons.
+        name: "year_period",
+        pattern: r"\bthe\s+(?P<y>{YEAR})\s+period\b",
+        produce: p_year_period,
+        examples: &[("compared with a loss in the 1988 period", "1988")],
+    },
+    Rule {
+        // "by year-end", "since year end": the end of the year (the last one after "since").
+        name: "year_end",
+        pattern: r"\b(?:(?P<since>since)\s+)?(?P<t>year(?:-|\s+|'s\s+)end)\b",
+        produce: p_year_end,
+        examples: &[
+            ("complete the transaction by year-end", "2019"),
+            ("The change is since year-end.", "2018"),
+        ],
+    },
+    Rule {
+        // "for the year ended March 31": the fiscal year, reported as a length of a year.
+        name: "year_ended",
+        pattern: r"\b(?P<t>the\s+(?:fiscal\s+)?year)\s+end(?:ed|ing)\b",
+        produce: p_year_ended,
+        examples: &[
+            (
+                "revenue of $76 million for the year ended March 31",
+                "P1Y|2019-03-31",
+            ),
+            ("In the fiscal year ended Jan. 31", "P1Y|2019-01-31"),
         ],
     },
     Rule {
@@ -679,7 +727,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final)\s+)?)?(?P<n>{NUM})(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -692,6 +740,7 @@ pub static RULES: &[Rule] = &[
             ("the last twenty four hours", "PT24H"),
             ("It lasted nearly two years.", "P2Y"),
             ("The 46-day battle", "P46D"),
+            ("Net for the year-earlier nine months rose.", "P9M"),
         ],
     },
     Rule {
@@ -1374,6 +1423,23 @@ fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
     )
 }
 
+fn p_year_ago_adj(h: &Hit) -> Option<Vec<Found>> {
+    h.one(rel(Unit::Year, -1), None)
+}
+
+fn p_year_period(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::Year(YearRef::Known(year_num(h.get("y")?)?)), None)
+}
+
+fn p_year_end(h: &Hit) -> Option<Vec<Found>> {
+    let n = if h.get("since").is_some() { -1 } else { 0 };
+    h.one(rel(Unit::Year, n), Some(Mod::End))
+}
+
+fn p_year_ended(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::Duration("P1Y".to_string()), None)
+}
+
 fn p_the_weekend(h: &Hit) -> Option<Vec<Found>> {
     let t = h.get("t")?.to_ascii_lowercase();
     let partial = if t.starts_with("last") {
@@ -1805,9 +1871,9 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
             .get("det")
             .map(|d| d.to_ascii_lowercase())
             .unwrap_or_default();
-        let year = if let Some(y) = h.get("y").and_then(year_num) {
+        let year = if let Some(y) = h.get("y").or(h.get("dy")).and_then(year_num) {
             YearRef::Known(y)
-        } else if det.starts_with("last") {
+        } else if det.starts_with("last") || det.contains("year-") {
             YearRef::Shift(-1)
         } else if det.starts_with("next") {
             YearRef::Shift(1)
@@ -1971,6 +2037,13 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     // "three-quarters of the troops" is a fraction, not nine months.
     if unit == Unit::Quarter
         && (h.get("t").is_some_and(|t| t.contains('-')) || h.next_word().eq_ignore_ascii_case("of"))
+    {
+        return None;
+    }
+    // "a year-earlier loss", "year-ago results": a comparison period, not a length.
+    if h.text
+        .get(h.span.end..)
+        .is_some_and(|a| a.starts_with("-earlier") || a.starts_with("-ago"))
     {
         return None;
     }
