@@ -493,15 +493,23 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                     Cal::Quarter(if *n < -1 { y - 1 } else { y }, q),
                     Anchor::Previous,
                 ),
+                // "the 1988 quarter": the quarter under discussion, in the named year.
+                (Partial::Year(YearRef::Known(y)), Some(Cal::Quarter(_, q)))
+                    if f.rule == "year_period" =>
+                {
+                    (Cal::Quarter(*y, q), Anchor::Absolute)
+                }
                 _ => resolve_cal(p, tense, ctx)?,
             };
             let interval = apply_mod(cal.interval()?, f.modifier);
             // A comparison period ("a year earlier") does not move the discussion to it.
             // A look back ("a year earlier", "the year-ago quarter") is a comparison or a
             // flashback: the story does not move to it. Forward shifts ("two days later") do move it.
-            let look_back = matches!(f.rule, "ago" | "the_quarter" | "year_ago_adj")
-                && (matches!(p, Partial::Rel { n, .. } if *n < 0)
-                    || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
+            let look_back = matches!(
+                f.rule,
+                "ago" | "the_quarter" | "year_ago_adj" | "year_period"
+            ) && (matches!(p, Partial::Rel { n, .. } if *n < 0)
+                || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
             // In a narrative, a plan ("a campaign planned for 1976") looks ahead without moving
             // the story there.
             let plan = ctx.narrative && tense == Tense::Future && anchor == Anchor::Absolute;

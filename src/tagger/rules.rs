@@ -550,6 +550,7 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("Profit rose in the latest quarter.", "2019-Q3"),
             ("Sales in the latest period rose.", "2019-Q3"),
+            ("with the current quarter having begun well", "2019-Q4"),
         ],
     },
     Rule {
@@ -583,11 +584,18 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
-        // "the 1988 period": the same period of a named year, in results comparisons.
+        // "the 1988 period", "the 1988 quarter": the period under report (the quarter last
+        // named, else the year) in a named year, in results comparisons.
         name: "year_period",
-        pattern: r"\bthe\s+(?P<y>{YEAR})\s+period\b",
+        pattern: r"\bthe\s+(?P<y>{YEAR})\s+(?:fiscal\s+)?(?:period|quarter)\b",
         produce: p_year_period,
-        examples: &[("compared with a loss in the 1988 period", "1988")],
+        examples: &[
+            ("compared with a loss in the 1988 period", "1988"),
+            (
+                "Profit rose in the third quarter from $4 million in the 1988 quarter.",
+                "2019-Q3|1988-Q3",
+            ),
+        ],
     },
     Rule {
         // "by year-end", "since year end": the end of the year (the last one after "since").
@@ -1407,6 +1415,12 @@ fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
 fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
     let unit = h.get("unit")?.to_ascii_lowercase();
     let year_ago = h.get("ago").is_some();
+    // "the current quarter" is the one under way, not the one just reported.
+    if h.get("which")
+        .is_some_and(|w| w.trim().eq_ignore_ascii_case("current"))
+    {
+        return h.one(rel(Unit::Quarter, 0), None);
+    }
     // "the period" alone is too vague; "the latest period" is the quarter just reported and
     // "the year-ago period" that quarter a year back.
     if unit == "period" && !year_ago && h.get("which").is_none() {
