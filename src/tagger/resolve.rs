@@ -263,6 +263,8 @@ const FUTURE_CUES: &[&str] = &[
     "slated",
     "won't",
     "tomorrow",
+    // "a dividend payable Dec. 15": a payment still to come.
+    "payable",
     // Future in the past and possibility: "said he would leave Tuesday", "might come Monday".
 ];
 
@@ -320,13 +322,12 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         .map(|w| w.to_ascii_lowercase())
         .collect();
     let is_future = |w: &str| FUTURE_CUES.contains(&w) || w.ends_with("'ll");
-    let is_past = |w: &str| {
-        PAST_CUES.contains(&w)
-            || PAST_FORMS.contains(w)
-            || (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
+    let is_participle = |w: &str| {
+        PAST_FORMS.contains(w) || (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
     };
+    let is_past = |w: &str| PAST_CUES.contains(&w) || is_participle(w);
     // A participle after a present or bare "be" is a present passive or an adjective, not a
-    // past tense: "talks that are supposed to end by May", "will be paid in January".
+    // past tense: "talks that are supposed to end by May", "will be paid Dec. 14".
     const BE: &[&str] = &["is", "are", "am", "be", "being", "'s", "'re"];
     let after_be = |prev: Option<&String>| prev.is_some_and(|p| BE.contains(&p.as_str()));
     // The nearest cue decides: scan outward from the expression.
@@ -340,7 +341,7 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
             if is_future(w) {
                 return Tense::Future;
             }
-            if is_past(w) && !(w.ends_with("ed") && after_be(prev)) {
+            if is_past(w) && !(is_participle(w) && after_be(prev)) {
                 return Tense::Past;
             }
         }

@@ -380,6 +380,8 @@ pub static RULES: &[Rule] = &[
             ("on Dec. 7", "2019-12-07"),
             ("Monday, Dec. 16", "2019-12-16"),
             ("It will open Jan. 6.", "2020-01-06"),
+            ("The dividend will be paid Feb. 14.", "2020-02-14"),
+            ("It declared a dividend, payable Feb. 14.", "2020-02-14"),
         ],
     },
     Rule {
