@@ -781,6 +781,8 @@ pub static RULES: &[Rule] = &[
             ("the 2018 election", "2018"),
             ("since 1945,", "1945"),
             ("profit in fiscal 1989", "1989"),
+            ("Under the Constitution of 1791, France", "1791"),
+            ("the National Assembly (1789) met", "1789"),
         ],
     },
     // ---- vague references ---------------------------------------------------------------------
@@ -2249,8 +2251,11 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
         return None;
     }
     let modern = (1900..=2099).contains(&y);
-    // "the election of 1860" is a year; "a total of 1500" is not: after "of", 1800-2099 only.
-    let year_like = (1800..=2099).contains(&y);
+    // "the election of 1860", "the Constitution of 1791" are years; "a total of 1500" is not:
+    // after "of", 1600-2099 only.
+    let year_like = (1600..=2099).contains(&y);
+    // A year alone in parentheses: "the Civil Constitution of the Clergy (1790)".
+    let in_parens = before.ends_with('(') && after.starts_with(')');
     if NOT_YEAR_PREVIOUS.contains(&prev)
         && !((prev == "of" && year_like) || (prev == "about" && modern))
     {
@@ -2258,7 +2263,7 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
     }
     // A plural noun after a bare number ("1500 soldiers") makes it a count; years before 1800
     // need a temporal word before them.
-    let temporal_before = TEMPORAL_PREVIOUS.contains(&prev);
+    let temporal_before = TEMPORAL_PREVIOUS.contains(&prev) || in_parens;
     if !temporal_before && !(1800..=2099).contains(&y) {
         return None;
     }
