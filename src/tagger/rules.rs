@@ -170,6 +170,7 @@ pub const NEGATIVES: &[&str] = &[
     "The second half was scoreless.",
     "They repelled a second attack.",
     "Three-quarters of the troops withdrew.",
+    "The ministers of Hungary and Jan Kavan of the Czech Republic signed.",
 ];
 
 /// The rule table, in priority order.
@@ -2161,6 +2162,16 @@ fn p_month_bare(h: &Hit) -> Option<Vec<Found>> {
     let full = m.len() > 4 && !matches!(m, "March" | "June" | "July" | "August" | "April");
     let ok = TEMPORAL_PREVIOUS.contains(&prev) || (full && h.after().starts_with([',', '.', ';']));
     if !ok {
+        return None;
+    }
+    // An abbreviation without its period before a capitalised word is a first name: "Hungary
+    // and Jan Kavan".
+    if m.len() <= 4
+        && !matches!(m, "May" | "June" | "July")
+        && !m.ends_with('.')
+        && h.after().starts_with(' ')
+        && h.next_word().starts_with(|c: char| c.is_uppercase())
+    {
         return None;
     }
     h.one(
