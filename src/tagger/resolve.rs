@@ -330,6 +330,14 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
     // past tense: "talks that are supposed to end by May", "will be paid Dec. 14".
     const BE: &[&str] = &["is", "are", "am", "be", "being", "'s", "'re"];
     let after_be = |prev: Option<&String>| prev.is_some_and(|p| BE.contains(&p.as_str()));
+    // "as soon as Tuesday", "as early as next week": the earliest date of something to come.
+    if let [a, b, c, ..] = words_left.as_slice()
+        && a == "as"
+        && c == "as"
+        && matches!(b.as_str(), "soon" | "early")
+    {
+        return Tense::Future;
+    }
     // The nearest cue decides: scan outward from the expression.
     let n = words_left.len().max(words_right.len());
     for i in 0..n {
@@ -338,7 +346,9 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
             .get(i)
             .map(|w| (w, i.checked_sub(1).and_then(|j| words_right.get(j))));
         for (w, prev) in [left, right].into_iter().flatten() {
-            if is_future(w) {
+            // "talks set to resume Monday": scheduled, not past.
+            let set_to = w == "set" && i > 0 && words_left.get(i - 1).is_some_and(|n| n == "to");
+            if is_future(w) || set_to {
                 return Tense::Future;
             }
             if is_past(w) && !(is_participle(w) && after_be(prev)) {

@@ -687,6 +687,8 @@ pub static RULES: &[Rule] = &[
             ("The United States on Monday rejected it.", "2019-12-16"),
             ("They will meet on Monday.", "2019-12-23"),
             ("Thursday's attempt failed.", "2019-12-12"),
+            ("They could arrive as early as Friday.", "2019-12-20"),
+            ("Talks are set to resume Monday.", "2019-12-23"),
         ],
     },
     // ---- partial dates ---------------------------------------------------------------------
