@@ -508,10 +508,11 @@ pub static RULES: &[Rule] = &[
     // ---- relative --------------------------------------------------------------------------
     Rule {
         name: "ago",
-        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
+        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?:or\s+so\s+)?(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
         produce: p_ago,
         examples: &[
             ("a week ago", "2019-W50"),
+            ("Then, a week or so ago, he left.", "2019-W50"),
             ("three years ago", "2016"),
             (
                 "It failed on Dec. 7. Two days later",
@@ -526,7 +527,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "the_following",
-        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b|\b(?:(?:earlier|later)\s+)?(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|year)\b",
+        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b(?:\s+or\s+so\b)?|\b(?:(?:earlier|later)\s+)?(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|year)\b",
         produce: p_the_following,
         examples: &[
             (
@@ -662,12 +663,16 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "day_deictic",
-        pattern: r"\b(?:(?P<mod>late|early)\s+)?(?P<w>yesterday|today|tomorrow)\b",
+        pattern: r"\b(?:(?P<mod>late|early|earlier|later)\s+)?(?P<w>yesterday|today|tomorrow)\b",
         produce: p_day_deictic,
         examples: &[
             ("yesterday", "2019-12-16"),
             ("today", "2019-12-17"),
             ("tomorrow", "2019-12-18"),
+            (
+                "Earlier yesterday, the exchange halted trading.",
+                "2019-12-16",
+            ),
         ],
     },
     Rule {
@@ -719,12 +724,15 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "season",
-        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?P<y>{YEAR}))?",
+        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?P<y>{YEAR}))?",
         produce: p_season,
         examples: &[
             ("last summer", "2019-SU"),
             ("the spring of 2026", "2026-SP"),
             ("in winter 2018", "2018-WI"),
+            ("from the low levels of the early summer", "2019-SU"),
+            ("well into the summer", "2019-SU"),
+            ("the failure of the Spring Offensive", "2019-SP"),
         ],
     },
     // ---- durations and sets (typed and valued; not timeline dates) -------------------------
@@ -740,7 +748,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?(?:\s+or\s+so\b)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -753,6 +761,8 @@ pub static RULES: &[Rule] = &[
             ("the last twenty four hours", "PT24H"),
             ("It lasted nearly two years.", "P2Y"),
             ("The 46-day battle", "P46D"),
+            ("over the next two years or so", "P2Y"),
+            ("within two to three weeks", "P2W"),
             ("Net for the year-earlier nine months rose.", "P9M"),
         ],
     },
@@ -1829,6 +1839,9 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
         _ => Season::Winter,
     };
     let det = h.get("det").map(|d| d.to_ascii_lowercase());
+    // "the early summer" is "early summer" with its article.
+    let the_mod = det.as_deref().is_some_and(|d| d.starts_with("the "));
+    let det = det.map(|d| d.trim_start_matches("the ").trim_start().to_string());
     let year = match (h.get("y").and_then(year_num), det.as_deref()) {
         (Some(y), _) => YearRef::Known(y),
         (None, Some(d)) if d.starts_with("last") || d.contains("past") => YearRef::Shift(-100),
@@ -1855,11 +1868,19 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
     };
     // "the spring in your step", "the fall of Rome": a season needs a year, a relative
     // determiner, or a temporal preposition before it.
-    if det.as_deref() == Some("the") && h.get("y").is_none() {
+    if (det.as_deref() == Some("the") || the_mod) && h.get("y").is_none() {
         let prev = h.prev_word();
         if !matches!(
             prev.as_str(),
-            "in" | "during" | "since" | "until" | "by" | "over" | "through"
+            "in" | "during"
+                | "since"
+                | "until"
+                | "by"
+                | "over"
+                | "through"
+                | "into"
+                | "of"
+                | "throughout"
         ) {
             return None;
         }
@@ -1875,6 +1896,19 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
             None
         }
     });
+    // "the failure of the Spring Offensive": a capitalised season names an operation; the
+    // article belongs to the name, not to the season.
+    if det.as_deref() == Some("the")
+        && let Some(ss) = h.span_of("s")
+        && h.get("s")
+            .is_some_and(|w| w.starts_with(|c: char| c.is_uppercase()))
+    {
+        return Some(vec![found(
+            ss.start..h.span().end,
+            Partial::Season { year, season },
+            modifier,
+        )]);
+    }
     h.one(Partial::Season { year, season }, modifier)
 }
 
