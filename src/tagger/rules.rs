@@ -171,6 +171,7 @@ pub const NEGATIVES: &[&str] = &[
     "They repelled a second attack.",
     "Three-quarters of the troops withdrew.",
     "The ministers of Hungary and Jan Kavan of the Czech Republic signed.",
+    "He was named Man of the Year.",
 ];
 
 /// The rule table, in priority order.
@@ -764,6 +765,20 @@ pub static RULES: &[Rule] = &[
             ("over the next two years or so", "P2Y"),
             ("within two to three weeks", "P2W"),
             ("Net for the year-earlier nine months rose.", "P9M"),
+        ],
+    },
+    Rule {
+        // "for the year", "late in the year": the year under discussion (the last date's, else
+        // the reference's). Not "the year-ago quarter", "the year ended", "the year before".
+        name: "the_year",
+        pattern: r"\b(?P<t>(?:(?P<mod>earlier|later|early|late)\s+in\s+)?the\s+(?:fiscal\s+)?(?-i:year)\b)(?P<tail>-|'|\s+(?:two|before|after|earlier|ago|end(?:ed|ing)\b|\d))?",
+        produce: p_the_year,
+        examples: &[
+            ("rising to a high for the year of $42", "2019"),
+            (
+                "In 1946 the war resumed. Later in the year, talks failed.",
+                "1946|1946",
+            ),
         ],
     },
     Rule {
@@ -2130,6 +2145,20 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
         Partial::Duration(duration_value(n, unit)),
         modifier,
     )])
+}
+
+fn p_the_year(h: &Hit) -> Option<Vec<Found>> {
+    if h.get("tail").is_some() {
+        return None;
+    }
+    h.one(
+        Partial::Rel {
+            unit: Unit::Year,
+            n: 0,
+            from_previous: true,
+        },
+        h.get("mod").and_then(mod_word),
+    )
 }
 
 fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {
