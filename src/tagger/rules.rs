@@ -509,10 +509,12 @@ pub static RULES: &[Rule] = &[
     // ---- relative --------------------------------------------------------------------------
     Rule {
         name: "ago",
-        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?:or\s+so\s+)?(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
+        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?:or\s+so\s+)?(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b|\b(?P<bare>(?:days|weeks|months|years|decades))\s+(?P<bdir>ago|earlier|later)\b",
         produce: p_ago,
         examples: &[
             ("a week ago", "2019-W50"),
+            ("It failed. Years later, he returned.", "FUTURE_REF"),
+            ("The plan, just months ago, was popular.", "PAST_REF"),
             ("Then, a week or so ago, he left.", "2019-W50"),
             ("three years ago", "2016"),
             (
@@ -1651,6 +1653,14 @@ fn p_mod_unit(h: &Hit) -> Option<Vec<Found>> {
 }
 
 fn p_ago(h: &Hit) -> Option<Vec<Found>> {
+    // "years later", "months ago": a reference without a number.
+    if let (Some(_), Some(dir)) = (h.get("bare"), h.get("bdir")) {
+        let future = dir.eq_ignore_ascii_case("later");
+        return h.one(
+            Partial::Ref(if future { "FUTURE_REF" } else { "PAST_REF" }),
+            None,
+        );
+    }
     let unit = Unit::parse(h.get("unit")?)?;
     let dir = h.get("dir")?.to_ascii_lowercase();
     let n = number(h.get("n")?);
