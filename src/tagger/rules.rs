@@ -381,6 +381,7 @@ pub static RULES: &[Rule] = &[
             ("Sept. 30", "2019-09-30"),
             ("on Dec. 7", "2019-12-07"),
             ("Monday, Dec. 16", "2019-12-16"),
+            ("to be completed around Nov. 1", "2019-11-01"),
             ("It will open Jan. 6.", "2020-01-06"),
             ("The dividend will be paid Feb. 14.", "2020-02-14"),
             ("It declared a dividend, payable Feb. 14.", "2020-02-14"),
@@ -455,7 +456,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "quarter",
-        pattern: r"(?:\b(?P<det>the\s+year-(?:ago|earlier)|the\s+(?P<dy>{YEAR})|the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?:fiscal\s+)?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
+        pattern: r"(?:\b(?P<det>the\s+year-(?:ago|earlier)|the\s+(?P<dy>{YEAR})|the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?P<fiscal>fiscal(?:-|\s+))?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
         produce: p_quarter,
         examples: &[
             ("fourth-quarter profit", "2019-Q4"),
@@ -464,15 +465,20 @@ pub static RULES: &[Rule] = &[
             ("Q2 2017", "2017-Q2"),
             ("the year-earlier third quarter", "2018-Q3"),
             ("in the 1988 third quarter", "1988-Q3"),
+            (
+                "for the fiscal-first quarter ended Sept. 30",
+                "2019-Q1|2019-09-30",
+            ),
         ],
     },
     Rule {
         name: "half",
-        pattern: r"(?:\bthe\s+)?\b(?P<h>first|second|1st|2nd|latter)\s+half\s+of\s+(?:(?P<y>{YEAR})|(?:the\s+|this\s+)?(?P<ydet>this|last|next)?\s*year\b)|(?:\bthe\s+)?\b(?P<h2>first|second)-half\b",
+        pattern: r"(?:\bthe\s+)?\b(?P<h>first|second|1st|2nd|latter|last)\s+half\s+of\s+(?:(?P<y>{YEAR})|(?:the\s+|this\s+)?(?P<ydet>this|last|next)?\s*year\b)|(?:\bthe\s+)?\b(?P<h2>first|second)-half\b",
         produce: p_half,
         examples: &[
             ("the second half of 2019", "2019-H2"),
             ("the first half of next year", "2020-H1"),
+            ("earnings for the last half of 1989", "1989-H2"),
         ],
     },
     // ---- modifiers on units ---------------------------------------------------------------
@@ -680,11 +686,12 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "rel_weekday",
-        pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<wd>{WEEKDAY})",
+        pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past|the\s+previous)\s+(?P<wd>{WEEKDAY})",
         produce: p_weekday,
         examples: &[
             ("next Tuesday", "2019-12-24"),
             ("last Friday", "2019-12-13"),
+            ("down 4.5% from the previous Friday", "2019-12-13"),
         ],
     },
     Rule {
@@ -741,12 +748,13 @@ pub static RULES: &[Rule] = &[
     // ---- durations and sets (typed and valued; not timeline dates) -------------------------
     Rule {
         name: "set_every",
-        pattern: r"\b(?:every|each)\s+(?:other\s+)?(?:(?P<n>{NUM})\s+)?(?P<unit>{UNIT})|\bevery\s+(?P<wd>{WEEKDAY})|\b(?P<adv>daily|weekly|monthly|annually|yearly|hourly|nightly)\b",
+        pattern: r"\b(?:every|each)\s+(?:other\s+)?(?:(?P<n>{NUM})\s+)?(?P<unit>{UNIT})|\bevery\s+(?P<wd>{WEEKDAY})|\b(?:every|each)\s+(?P<mon>{MONTH})|\b(?P<adv>daily|weekly|monthly|annually|yearly|hourly|nightly)\b",
         produce: p_set,
         examples: &[
             ("every week", "P1W"),
             ("daily", "P1D"),
             ("every two years", "P2Y"),
+            ("Orangemen march each July", "XXXX-07"),
         ],
     },
     Rule {
@@ -1793,7 +1801,9 @@ fn p_weekday(h: &Hit) -> Option<Vec<Found>> {
     }
     let dir = match h.get("dir").map(|d| d.to_ascii_lowercase()) {
         None => Dir::Auto,
-        Some(d) if d.starts_with("last") || d.contains("past") => Dir::Last,
+        Some(d) if d.starts_with("last") || d.contains("past") || d.contains("previous") => {
+            Dir::Last
+        }
         Some(d) if d.starts_with("next") || d.contains("coming") => Dir::Next,
         Some(_) => Dir::This,
     };
@@ -1972,8 +1982,10 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
     {
         {
             let end = h.span().end;
+            // "the fiscal second-quarter net": the adjective keeps "fiscal".
+            let start = h.span_of("fiscal").map_or(qs.start, |f| f.start);
             return Some(vec![found(
-                qs.start..end,
+                start..end,
                 Partial::Quarter { year, quarter: q },
                 None,
             )]);
@@ -2012,6 +2024,9 @@ fn p_weekday_set(h: &Hit) -> Option<Vec<Found>> {
 }
 
 fn p_set(h: &Hit) -> Option<Vec<Found>> {
+    if let Some(m) = h.get("mon") {
+        return h.one(Partial::Set(format!("XXXX-{:02}", month_num(m)?)), None);
+    }
     if let Some(wd) = h.get("wd") {
         let n = weekday(wd)?.number_from_monday();
         return h.one(Partial::Set(format!("XXXX-WXX-{n}")), None);
@@ -2439,6 +2454,7 @@ pub fn extract(text: &str) -> Vec<Found> {
             Some(found) if !found.is_empty() => {
                 for mut f in found {
                     f.rule = rule.name;
+                    widen_around(text, &mut f);
                     out.push(f);
                 }
                 pos = m.end().max(pos + 1);
@@ -2450,6 +2466,47 @@ pub fn extract(text: &str) -> Vec<Found> {
         }
     }
     out
+}
+
+/// "around Nov. 1", "around 7:15 p.m.": TIMEX3 takes "around" into a point in time, as APPROX.
+fn widen_around(text: &str, f: &mut Found) {
+    // A range ("around February 14 - February 16") is approximate as a whole, not its start.
+    if f.range_start
+        || matches!(
+            f.partial,
+            Partial::Duration(_) | Partial::Set(_) | Partial::Ref(_)
+        )
+    {
+        return;
+    }
+    let before = super::window(text, f.span.start, f.span.start, 16).0;
+    let Some(head) = before.strip_suffix(' ') else {
+        return;
+    };
+    let word_start = crate::tagger::after_last(head, |c: char| !c.is_alphabetic());
+    // Not the particle of "get around Wednesday's ruling".
+    let particle = text.get(f.span.end..).is_some_and(|a| a.starts_with("'s"))
+        || matches!(
+            prev_word(text, f.span.start - (before.len() - word_start)).as_str(),
+            "get"
+                | "gets"
+                | "got"
+                | "getting"
+                | "turn"
+                | "turned"
+                | "come"
+                | "came"
+                | "go"
+                | "went"
+        );
+    if !particle
+        && head
+            .get(word_start..)
+            .is_some_and(|w| w.eq_ignore_ascii_case("around"))
+    {
+        f.span.start -= before.len() - word_start;
+        f.modifier = f.modifier.or(Some(Mod::Approx));
+    }
 }
 
 fn next_word_start(text: &str, from: usize) -> usize {
