@@ -536,7 +536,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "the_following",
-        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b(?:\s+or\s+so\b)?|\b(?:(?:earlier|later)\s+)?(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|year)\b",
+        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b(?:\s+or\s+so\b)?|\b(?:(?:earlier|later)\s+)?(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|quarter|year)\b",
         produce: p_the_following,
         examples: &[
             (
@@ -544,16 +544,21 @@ pub static RULES: &[Rule] = &[
                 "2019-06-03|2019-06-04",
             ),
             ("in 2016. That year", "2016|2016"),
+            (
+                "It lost money in the second quarter. Results for that quarter",
+                "2019-Q2|2019-Q2",
+            ),
         ],
     },
     Rule {
         name: "past_unit",
-        pattern: r"\b(?:the\s+(?:past|next|coming|previous)|past)\s+(?P<unit>year|month|week|decade|century)\b",
+        pattern: r"\b(?:the\s+(?:past|next|coming|previous|last)|past)\s+(?P<unit>year|month|week|decade|century)\b",
         produce: p_past_unit,
         examples: &[
             ("over the past year", "P1Y"),
             ("in the coming week", "P1W"),
             ("past decade", "P10Y"),
+            ("He has been in Bethesda for the last week.", "P1W"),
         ],
     },
     Rule {
@@ -654,9 +659,12 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "coming_units",
-        pattern: r"\b(?:the\s+)?(?:coming|next\s+few|upcoming)\s+(?:days|weeks|months|years)\b",
+        pattern: r"\b(?:the\s+)?(?:coming|next\s+few|upcoming)\s+(?:days|weeks|months|quarters|years)\b|\bfuture\s+(?:days|weeks|months|quarters|years)\b",
         produce: p_future_ref,
-        examples: &[("in the coming months", "FUTURE_REF")],
+        examples: &[
+            ("in the coming months", "FUTURE_REF"),
+            ("It does not bode well for future quarters.", "FUTURE_REF"),
+        ],
     },
     Rule {
         name: "rel_unit",
@@ -775,6 +783,10 @@ pub static RULES: &[Rule] = &[
             ("over the next two years or so", "P2Y"),
             ("within two to three weeks", "P2W"),
             ("Net for the year-earlier nine months rose.", "P9M"),
+            (
+                "It turned profitable after several quarters of losses.",
+                "PXQ",
+            ),
         ],
     },
     Rule {
@@ -832,6 +844,7 @@ pub static RULES: &[Rule] = &[
             ("now", "PRESENT_REF"),
             ("recently", "PAST_REF"),
             ("in the future", "FUTURE_REF"),
+            ("It will cut tax payments in future quarters.", "FUTURE_REF"),
         ],
     },
 ];
@@ -1740,6 +1753,10 @@ fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
 
 fn p_past_unit(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
+    // "the last week of August" is a part of August, not a length.
+    if h.next_word().eq_ignore_ascii_case("of") {
+        return None;
+    }
     h.one(Partial::Duration(duration_value(Some(1.0), unit)), None)
 }
 
@@ -2131,7 +2148,12 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     }
     // "three-quarters of the troops" is a fraction, not nine months.
     if unit == Unit::Quarter
-        && (h.get("t").is_some_and(|t| t.contains('-')) || h.next_word().eq_ignore_ascii_case("of"))
+        && (h.get("t").is_some_and(|t| t.contains('-'))
+            || h.next_word().eq_ignore_ascii_case("of")
+                && matches!(
+                    n_text.to_ascii_lowercase().as_str(),
+                    "a" | "one" | "two" | "three" | "1" | "2" | "3"
+                ))
     {
         return None;
     }
@@ -2391,7 +2413,17 @@ fn p_ref(h: &Hit) -> Option<Vec<Found>> {
     };
     let span = if w.starts_with("in ") {
         let s = h.span();
-        (s.start + 3)..s.end
+        // "in future quarters": the future of a unit, not "in future" alone.
+        let next = h.next_word();
+        if matches!(
+            next.to_ascii_lowercase().as_str(),
+            "days" | "weeks" | "months" | "quarters" | "years"
+        ) && h.after().starts_with(' ')
+        {
+            (s.start + 3)..(s.end + 1 + next.len())
+        } else {
+            (s.start + 3)..s.end
+        }
     } else {
         h.span()
     };
