@@ -203,6 +203,16 @@ pub static RULES: &[Rule] = &[
         examples: &[("He died at 10:58 on Monday.", "2019-12-16T10:58")],
     },
     Rule {
+        // "at 4 in the morning", "10 in the evening": a clock hour with its part of the day.
+        name: "time_pod",
+        pattern: r"\b(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s+(?:o'clock\s+)?in\s+the\s+(?P<pod>morning|afternoon|evening)\b",
+        produce: p_time_pod,
+        examples: &[
+            ("He will leave at 4 in the morning.", "2019-12-17T04:00"),
+            ("at 9 in the evening", "2019-12-17T21:00"),
+        ],
+    },
+    Rule {
         name: "time_noon",
         pattern: r"\b(?P<noon>noon|midday|midnight)\b(?:\s+(?P<zone>{ZONE}))?",
         produce: p_time,
@@ -260,6 +270,20 @@ pub static RULES: &[Rule] = &[
             ("last night", "2019-12-16TNI"),
             ("tonight", "2019-12-17TNI"),
             ("yesterday afternoon", "2019-12-16TAF"),
+        ],
+    },
+    Rule {
+        // "orders placed in the morning", "by mid afternoon", "at mid-afternoon yesterday": a
+        // part of the day under discussion (the last date mentioned, else the reference day).
+        name: "the_part",
+        pattern: r"\b(?:in|during|by|at)\s+(?P<t>(?:the\s+(?P<pod>morning|afternoon|evening))|(?P<mid>mid-?\s?)(?P<pod2>morning|afternoon)(?:\s+(?P<rel>yesterday|today))?)\b",
+        produce: p_the_part,
+        examples: &[
+            ("Dealers placed orders in the morning.", "2019-12-17TMO"),
+            (
+                "In London at mid-afternoon yesterday, shares rose.",
+                "2019-12-16TAF",
+            ),
         ],
     },
     // ---- ranges and coordination ---------------------------------------------------------
@@ -563,10 +587,12 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "the_latest_quarter",
-        pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)(?:fiscal\s+)?(?P<unit>quarter|period)\b",
+        pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)(?:fiscal\s+)?(?P<unit>quarter|period|year)\b",
         produce: p_the_quarter,
         examples: &[
             ("Profit rose in the latest quarter.", "2019-Q3"),
+            ("sales in the latest fiscal year", "2018"),
+            ("sales in the current fiscal year", "2019"),
             ("Sales in the latest period rose.", "2019-Q3"),
             ("with the current quarter having begun well", "2019-Q4"),
         ],
@@ -652,10 +678,7 @@ pub static RULES: &[Rule] = &[
         name: "the_current_year",
         pattern: r"\bthe\s+(?:current(?:\s+fiscal)?|full)\s+(?P<unit>year|month|quarter|week)\b",
         produce: p_the_current,
-        examples: &[
-            ("the current fiscal year", "2019"),
-            ("the full year", "2019"),
-        ],
+        examples: &[("the current month", "2019-12"), ("the full year", "2019")],
     },
     Rule {
         name: "coming_units",
@@ -838,12 +861,15 @@ pub static RULES: &[Rule] = &[
     // ---- vague references ---------------------------------------------------------------------
     Rule {
         name: "vague_ref",
-        pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|recently|lately|the\s+past|the\s+future|in\s+future)\b",
+        pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|recently|lately|the\s+past|the\s+(?:near|immediate)\s+(?:future|term)|the\s+short\s+term|these\s+days|as\s+soon\s+as\s+possible|the\s+future|in\s+future)\b",
         produce: p_ref,
         examples: &[
             ("now", "PRESENT_REF"),
             ("recently", "PAST_REF"),
             ("in the future", "FUTURE_REF"),
+            ("an offering in the near future", "FUTURE_REF"),
+            ("to placate holders in the short term", "FUTURE_REF"),
+            ("It hurts more painfully these days.", "PRESENT_REF"),
             ("It will cut tax payments in future quarters.", "FUTURE_REF"),
         ],
     },
@@ -1059,6 +1085,26 @@ fn p_time(h: &Hit) -> Option<Vec<Found>> {
     )
 }
 
+fn p_time_pod(h: &Hit) -> Option<Vec<Found>> {
+    let mut hour: u32 = h.get("h")?.parse().ok()?;
+    let minute: u32 = h.get("m").and_then(|m| m.parse().ok()).unwrap_or(0);
+    let pod = pod_code(h.get("pod")?);
+    if pod == "MO" && hour == 12 {
+        hour = 0;
+    } else if pod != "MO" && hour < 12 {
+        hour += 12;
+    }
+    h.one(
+        Partial::Time {
+            hour,
+            minute,
+            offset_minutes: None,
+            date: None,
+        },
+        None,
+    )
+}
+
 fn pod_code(s: &str) -> &'static str {
     match s.to_ascii_lowercase().as_str() {
         "morning" => "MO",
@@ -1106,6 +1152,31 @@ fn p_rel_part(h: &Hit) -> Option<Vec<Found>> {
             date: Box::new(rel(Unit::Day, n)),
         },
         None,
+    )
+}
+
+fn p_the_part(h: &Hit) -> Option<Vec<Found>> {
+    // "by the morning of December 28": the day is written after it.
+    if h.next_word().eq_ignore_ascii_case("of") {
+        return None;
+    }
+    let pod = pod_code(h.get("pod").or(h.get("pod2"))?);
+    let date = match h.get("rel").map(|r| r.to_ascii_lowercase()).as_deref() {
+        Some("yesterday") => rel(Unit::Day, -1),
+        Some(_) => rel(Unit::Day, 0),
+        None => Partial::Rel {
+            unit: Unit::Day,
+            n: 0,
+            from_previous: true,
+        },
+    };
+    let modifier = h.get("mid").map(|_| Mod::Mid);
+    h.one(
+        Partial::PartOfDay {
+            code: pod,
+            date: Box::new(date),
+        },
+        modifier,
     )
 }
 
@@ -1470,6 +1541,13 @@ fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
 fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
     let unit = h.get("unit")?.to_ascii_lowercase();
     let year_ago = h.get("ago").is_some();
+    // "the latest fiscal year" is the last one reported.
+    if unit == "year" {
+        let current = h
+            .get("which")
+            .is_some_and(|w| w.trim().eq_ignore_ascii_case("current"));
+        return h.one(rel(Unit::Year, if current { 0 } else { -1 }), None);
+    }
     // "the current quarter" is the one under way, not the one just reported.
     if h.get("which")
         .is_some_and(|w| w.trim().eq_ignore_ascii_case("current"))
@@ -2399,7 +2477,7 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
 
 fn p_ref(h: &Hit) -> Option<Vec<Found>> {
     let w = h.get("w")?.to_ascii_lowercase();
-    let value = if w.contains("future") {
+    let value = if w.contains("future") || w.contains("term") || w.contains("possible") {
         "FUTURE_REF"
     } else if w.starts_with("recent")
         || w.starts_with("late")
