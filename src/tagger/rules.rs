@@ -539,7 +539,7 @@ pub static RULES: &[Rule] = &[
     // ---- relative --------------------------------------------------------------------------
     Rule {
         name: "ago",
-        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?:or\s+so\s+)?(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b|\b(?P<bare>(?:days|weeks|months|years|decades))\s+(?P<bdir>ago|earlier|later)\b",
+        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some|over)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?:or\s+so\s+)?(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b|\b(?P<bare>(?:days|weeks|months|years|decades))\s+(?P<bdir>ago|earlier|later)\b",
         produce: p_ago,
         examples: &[
             ("a week ago", "2019-W50"),
@@ -790,7 +790,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?(?:\s+or\s+so\b)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old)?(?:\s+or\s+so\b)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -805,6 +805,8 @@ pub static RULES: &[Rule] = &[
             ("The 46-day battle", "P46D"),
             ("over the next two years or so", "P2Y"),
             ("within two to three weeks", "P2W"),
+            ("a tour likely to last over a week", "P1W"),
+            ("But a minute and a half later, a pilot called.", "PT1M30S"),
             ("Net for the year-earlier nine months rose.", "P9M"),
             (
                 "It turned profitable after several quarters of losses.",
@@ -847,7 +849,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "year_bare",
-        pattern: r"(?P<t>(?:\bfiscal\s+(?:year\s+)?)?\b(?P<y>(?:1[0-9]{3}|20[0-9]{2})))(?:'s)?",
+        pattern: r"(?P<t>(?:\bfiscal\s+(?:year\s+)?)?\b(?P<y>(?:1[0-9]{3}|20[0-9]{2}))(?P<open>\s+(?:and\s+beyond|or\s+later|or\s+earlier|and\s+after|and\s+before)\b)?)(?:'s)?",
         produce: p_year_bare,
         examples: &[
             ("in 2019", "2019"),
@@ -855,6 +857,8 @@ pub static RULES: &[Rule] = &[
             ("since 1945,", "1945"),
             ("profit in fiscal 1989", "1989"),
             ("Under the Constitution of 1791, France", "1791"),
+            ("earnings for 1990 and beyond", "1990"),
+            ("profitable until 1994 or later", "1994"),
             ("the National Assembly (1789) met", "1789"),
         ],
     },
@@ -2246,7 +2250,15 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     if h.get("old").is_some_and(|o| o.ends_with("old")) {
         return None;
     }
-    let modifier = h.get("mod").map(|m| {
+    // "over a week" is more than a week; "over three years" is during them: "over" stays out.
+    let over_count = h.get("mod").is_some_and(|m| m.eq_ignore_ascii_case("over"))
+        && !matches!(n_text.to_ascii_lowercase().as_str(), "a" | "an");
+    let n = if h.get("half").is_some() {
+        n.map(|v| v + 0.5)
+    } else {
+        n
+    };
+    let modifier = h.get("mod").filter(|_| !over_count).map(|m| {
         let m = m.split_whitespace().collect::<Vec<_>>().join(" ");
         match m.to_ascii_lowercase().as_str() {
             "more than" | "over" => Mod::MoreThan,
@@ -2259,6 +2271,9 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     // TIMEX3 takes the modifier into the expression ("nearly two years"), but not the article
     // of a duration used as an adjective ("the [46-day] battle").
     let mut span = h.span();
+    if over_count && let Some(ns) = h.span_of("the").or(h.span_of("n")) {
+        span.start = ns.start;
+    }
     if let (Some(the), Some(ns), Some(us)) = (h.get("the"), h.span_of("n"), h.span_of("unit"))
         && the.split_whitespace().count() == 1
         && h.text.get(ns.end..us.start).is_some_and(|gap| gap == "-")
@@ -2468,10 +2483,19 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
     if !temporal_before && !(1800..=2099).contains(&y) {
         return None;
     }
+    // "1990 and beyond", "1994 or later": an open end.
+    let modifier = h.get("open").map(|o| {
+        let o = o.to_ascii_lowercase();
+        if o.contains("earlier") || o.contains("before") {
+            Mod::OnOrBefore
+        } else {
+            Mod::OnOrAfter
+        }
+    });
     Some(vec![found(
         h.span(),
         Partial::Year(YearRef::Known(y)),
-        None,
+        modifier,
     )])
 }
 
