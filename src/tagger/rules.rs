@@ -806,6 +806,7 @@ pub static RULES: &[Rule] = &[
             ("over the next two years or so", "P2Y"),
             ("within two to three weeks", "P2W"),
             ("a tour likely to last over a week", "P1W"),
+            ("The car had been in the lot for about two weeks.", "P2W"),
             ("But a minute and a half later, a pilot called.", "PT1M30S"),
             ("Net for the year-earlier nine months rose.", "P9M"),
             (
@@ -2251,23 +2252,32 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
         return None;
     }
     // "over a week" is more than a week; "over three years" is during them: "over" stays out.
-    let over_count = h.get("mod").is_some_and(|m| m.eq_ignore_ascii_case("over"))
+    // "about a decade" keeps its "about", "about two weeks" (a count) does not (TimeBank).
+    let over_count = h
+        .get("mod")
+        .is_some_and(|m| m.eq_ignore_ascii_case("over") || m.eq_ignore_ascii_case("about"))
         && !matches!(n_text.to_ascii_lowercase().as_str(), "a" | "an");
+    let about_count = over_count
+        && h.get("mod")
+            .is_some_and(|m| m.eq_ignore_ascii_case("about"));
     let n = if h.get("half").is_some() {
         n.map(|v| v + 0.5)
     } else {
         n
     };
-    let modifier = h.get("mod").filter(|_| !over_count).map(|m| {
-        let m = m.split_whitespace().collect::<Vec<_>>().join(" ");
-        match m.to_ascii_lowercase().as_str() {
-            "more than" | "over" => Mod::MoreThan,
-            "less than" | "fewer than" | "under" | "nearly" | "almost" => Mod::LessThan,
-            "at least" => Mod::EqualOrMore,
-            "up to" | "no more than" => Mod::EqualOrLess,
-            _ => Mod::Approx,
-        }
-    });
+    let modifier = h
+        .get("mod")
+        .filter(|_| !over_count || about_count)
+        .map(|m| {
+            let m = m.split_whitespace().collect::<Vec<_>>().join(" ");
+            match m.to_ascii_lowercase().as_str() {
+                "more than" | "over" => Mod::MoreThan,
+                "less than" | "fewer than" | "under" | "nearly" | "almost" => Mod::LessThan,
+                "at least" => Mod::EqualOrMore,
+                "up to" | "no more than" => Mod::EqualOrLess,
+                _ => Mod::Approx,
+            }
+        });
     // TIMEX3 takes the modifier into the expression ("nearly two years"), but not the article
     // of a duration used as an adjective ("the [46-day] battle").
     let mut span = h.span();
