@@ -830,6 +830,14 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // A rate: "800 rockets per day", "$600 million in aid per year" (a length, as annotated
+        // in WikiWars).
+        name: "per_unit",
+        pattern: r"\bper\s+(?P<unit>hour|day|week|month|quarter|year)\b",
+        produce: p_per_unit,
+        examples: &[("launching 800 rockets per day", "P1D")],
+    },
+    Rule {
         name: "duration_bare",
         pattern: r"\b(?:for|in|over)\s+(?P<t>(?:many\s+|recent\s+)?(?P<unit>days|weeks|months|years|decades|hours|minutes))\b",
         produce: p_duration_bare,
@@ -2309,6 +2317,11 @@ fn p_the_year(h: &Hit) -> Option<Vec<Found>> {
         },
         h.get("mod").and_then(mod_word),
     )
+}
+
+fn p_per_unit(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    h.one(Partial::Duration(duration_value(Some(1.0), unit)), None)
 }
 
 fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {
