@@ -774,6 +774,7 @@ pub static RULES: &[Rule] = &[
             ("from the low levels of the early summer", "2019-SU"),
             ("well into the summer", "2019-SU"),
             ("the failure of the Spring Offensive", "2019-SP"),
+            ("German Spring Offensive", "2019-SP"),
         ],
     },
     // ---- durations and sets (typed and valued; not timeline dates) -------------------------
@@ -1998,7 +1999,23 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
             let prev = h.prev_word();
             let ambiguous = matches!(season, Season::Spring | Season::Fall)
                 || h.get("s").is_some_and(|w| w.eq_ignore_ascii_case("fall"));
+            // "the Spring Offensive", "the fall campaign": the season of an event.
+            let event_after = matches!(
+                h.next_word().to_ascii_lowercase().as_str(),
+                "offensive"
+                    | "offensives"
+                    | "campaign"
+                    | "campaigns"
+                    | "uprising"
+                    | "fighting"
+                    | "harvest"
+                    | "session"
+                    | "elections"
+                    | "term"
+                    | "semester"
+            );
             if ambiguous
+                && !event_after
                 && !matches!(
                     prev.as_str(),
                     "in" | "during" | "since" | "until" | "by" | "this" | "next" | "last"
