@@ -341,13 +341,21 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
     // The nearest cue decides: scan outward from the expression.
     let n = words_left.len().max(words_right.len());
     for i in 0..n {
-        let left = words_left.get(i).map(|w| (w, words_left.get(i + 1)));
-        let right = words_right
-            .get(i)
-            .map(|w| (w, i.checked_sub(1).and_then(|j| words_right.get(j))));
-        for (w, prev) in [left, right].into_iter().flatten() {
+        // Each cue with the words just before and just after it in the text.
+        let left = words_left.get(i).map(|w| {
+            let next = i.checked_sub(1).and_then(|j| words_left.get(j));
+            (w, words_left.get(i + 1), next)
+        });
+        let right = words_right.get(i).map(|w| {
+            (
+                w,
+                i.checked_sub(1).and_then(|j| words_right.get(j)),
+                words_right.get(i + 1),
+            )
+        });
+        for (w, prev, next) in [left, right].into_iter().flatten() {
             // "talks set to resume Monday": scheduled, not past.
-            let set_to = w == "set" && i > 0 && words_left.get(i - 1).is_some_and(|n| n == "to");
+            let set_to = w == "set" && next.is_some_and(|n| n == "to");
             if is_future(w) || set_to {
                 return Tense::Future;
             }
