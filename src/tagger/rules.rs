@@ -804,6 +804,7 @@ pub static RULES: &[Rule] = &[
             ("the last twenty four hours", "PT24H"),
             ("It lasted nearly two years.", "P2Y"),
             ("The 46-day battle", "P46D"),
+            ("for the two day rally", "P2D"),
             ("over the next two years or so", "P2Y"),
             ("within two to three weeks", "P2W"),
             ("a tour likely to last over a week", "P1W"),
@@ -2311,7 +2312,11 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     }
     if let (Some(the), Some(ns), Some(us)) = (h.get("the"), h.span_of("n"), h.span_of("unit"))
         && the.split_whitespace().count() == 1
-        && h.text.get(ns.end..us.start).is_some_and(|gap| gap == "-")
+        && (h.text.get(ns.end..us.start).is_some_and(|gap| gap == "-")
+            // "the two day rally": a count with a singular unit is an adjective too.
+            || n.is_some_and(|v| v > 1.0)
+                && h.get("unit").is_some_and(|u| !u.ends_with('s'))
+                && h.get("half").is_none())
     {
         span.start = ns.start;
     }
