@@ -172,6 +172,8 @@ pub const NEGATIVES: &[&str] = &[
     "Three-quarters of the troops withdrew.",
     "The ministers of Hungary and Jan Kavan of the Czech Republic signed.",
     "He was named Man of the Year.",
+    "For the people of Poland, high noon comes.",
+    "The case is for today's youth what the blockade was.",
 ];
 
 /// The rule table, in priority order.
@@ -1069,6 +1071,10 @@ fn zone_offset(zone: &str) -> Option<i32> {
 }
 
 fn p_time(h: &Hit) -> Option<Vec<Found>> {
+    // "High Noon", "high noon comes today": the idiom, not midday.
+    if h.get("noon").is_some() && h.prev_word() == "high" {
+        return None;
+    }
     let (hour, minute) = if let Some(n) = h.get("noon") {
         (
             if n.eq_ignore_ascii_case("midnight") {
@@ -1866,6 +1872,17 @@ fn p_rel_unit(h: &Hit) -> Option<Vec<Found>> {
 }
 
 fn p_day_deictic(h: &Hit) -> Option<Vec<Found>> {
+    // "today's youth", "in today's world": the present age, not the day (untagged in TimeBank).
+    if h.after().starts_with("'s")
+        && matches!(
+            next_word(h.text, h.span.end + 2)
+                .to_ascii_lowercase()
+                .as_str(),
+            "world" | "youth" | "society" | "generation" | "children" | "kids" | "young"
+        )
+    {
+        return None;
+    }
     let n = match h.get("w")?.to_ascii_lowercase().as_str() {
         "yesterday" => -1,
         "tomorrow" => 1,
