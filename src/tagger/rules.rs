@@ -173,6 +173,8 @@ pub const NEGATIVES: &[&str] = &[
     "The ministers of Hungary and Jan Kavan of the Czech Republic signed.",
     "He was named Man of the Year.",
     "For the people of Poland, high noon comes.",
+    "Baker said on ABC's \"This Week,\" that talks failed.",
+    "Gonzalez said on CBS's \"60 Minutes.\"",
     "The case is for today's youth what the blockade was.",
 ];
 
@@ -2650,6 +2652,9 @@ pub fn extract(text: &str) -> Vec<Found> {
             Some(found) if !found.is_empty() => {
                 for mut f in found {
                     f.rule = rule.name;
+                    if is_quoted_title(text, &f.span) {
+                        continue;
+                    }
                     widen_around(text, &mut f);
                     out.push(f);
                 }
@@ -2663,6 +2668,37 @@ pub fn extract(text: &str) -> Vec<Found> {
     }
     out
 }
+
+/// A programme or film title in quotes, in title case: ABC's "This Week", CBS's "60 Minutes".
+fn is_quoted_title(text: &str, span: &Range<usize>) -> bool {
+    let before = super::window(text, span.start, span.start, 2).0;
+    if !(before.ends_with('"') || before.ends_with("``") || before.ends_with("''")) {
+        return false;
+    }
+    let Some(t) = text.get(span.clone()) else {
+        return false;
+    };
+    // The title ends with the quote, or runs on in title case ("This Week With David
+    // Brinkley"); "the \"Ten Year's Civil War\"", "\"57 Days of Hell\"" name periods.
+    let after = super::window(text, span.end, span.end, 3).1;
+    let title_ends = (after.starts_with([',', '.', '"', '\'']) && !after.starts_with("'s"))
+        || after
+            .strip_prefix(' ')
+            .is_some_and(|a| a.starts_with(|c: char| c.is_uppercase()));
+    let words: Vec<&str> = t.split_whitespace().collect();
+    title_ends
+        && words.len() >= 2
+        && words.iter().skip(1).all(|w| {
+            w.starts_with(|c: char| c.is_uppercase())
+                && !MONTH_OR_WEEKDAY_WORDS.iter().any(|m| w.starts_with(m))
+        })
+}
+
+/// Capitalised words that are capitalised anyway (so do not make a title).
+const MONTH_OR_WEEKDAY_WORDS: &[&str] = &[
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Mon",
+    "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+];
 
 /// "around Nov. 1", "around 7:15 p.m.": TIMEX3 takes "around" into a point in time, as APPROX.
 fn widen_around(text: &str, f: &mut Found) {
