@@ -35,6 +35,9 @@ struct Ctx {
     /// The text is a narrative of the past (most explicit years far from the reference): a date
     /// without a year takes the year of the story, not of the reference.
     narrative: bool,
+    /// The last quarter named: the period under report in a results story, which "a year
+    /// earlier" compares with even after a day ("the quarter ended Sept. 30") was mentioned.
+    quarter: Option<Cal>,
 }
 
 /// Whether most explicit years of the text are far (more than two years) from the reference.
@@ -97,6 +100,7 @@ pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffse
     let mut ctx = Ctx {
         today: reference.date_naive(),
         last: None,
+        quarter: None,
         narrative: is_narrative(&found, reference.date_naive().year()),
     };
     let mut out: Vec<Timex> = Vec::with_capacity(found.len());
@@ -483,7 +487,13 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             Some(t)
         }
         p => {
-            let (cal, anchor) = match (p, ctx.last) {
+            let last = match ctx.last {
+                Some(Cal::Day(_)) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                    ctx.quarter.or(ctx.last)
+                }
+                other => other,
+            };
+            let (cal, anchor) = match (p, last) {
                 // Financial reports compare periods: "a year earlier", "a year ago" is the
                 // period under report (the last quarter or half mentioned) a year back.
                 (
@@ -542,6 +552,9 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                 });
             if !look_back && !plan && !digression {
                 remember(ctx, cal);
+            }
+            if matches!(cal, Cal::Quarter(..)) && !look_back {
+                ctx.quarter = Some(cal);
             }
             let mut t = timex(kind, cal.value(), f.modifier, anchor);
             t.granularity = cal.granularity();

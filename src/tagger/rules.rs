@@ -560,6 +560,10 @@ pub static RULES: &[Rule] = &[
                 "Profit rose in the third quarter from a year earlier.",
                 "2019-Q3|2018-Q3",
             ),
+            (
+                "Profit rose in the third quarter ended Sept. 30, from $4 million a year earlier.",
+                "2019-Q3|2019-09-30|2018-Q3",
+            ),
         ],
     },
     Rule {
