@@ -2588,7 +2588,10 @@ fn p_ref(h: &Hit) -> Option<Vec<Found>> {
         if matches!(
             next.to_ascii_lowercase().as_str(),
             "days" | "weeks" | "months" | "quarters" | "years"
-        ) && h.after().starts_with(' ')
+        ) && h
+            .after()
+            .strip_prefix(' ')
+            .is_some_and(|a| a.starts_with(next))
         {
             (s.start + 3)..(s.end + 1 + next.len())
         } else {
