@@ -269,7 +269,8 @@ const FUTURE_CUES: &[&str] = &[
     "tomorrow",
     // "a dividend payable Dec. 15": a payment still to come.
     "payable",
-    // Future in the past and possibility: "said he would leave Tuesday", "might come Monday".
+    // Not the modals of future in the past and possibility ("said he would leave Tuesday",
+    // "could be located Wednesday"): on TBAQ they turn more right weekdays wrong than the reverse.
 ];
 
 static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);
