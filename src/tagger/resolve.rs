@@ -35,6 +35,9 @@ struct Ctx {
     /// The text is a narrative of the past (most explicit years far from the reference): a date
     /// without a year takes the year of the story, not of the reference.
     narrative: bool,
+    /// The last quarter named: the period under report in a results story, which "a year
+    /// earlier" compares with even after a day ("the quarter ended Sept. 30") was mentioned.
+    quarter: Option<Cal>,
 }
 
 /// Whether most explicit years of the text are far (more than two years) from the reference.
@@ -97,6 +100,7 @@ pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffse
     let mut ctx = Ctx {
         today: reference.date_naive(),
         last: None,
+        quarter: None,
         narrative: is_narrative(&found, reference.date_naive().year()),
     };
     let mut out: Vec<Timex> = Vec::with_capacity(found.len());
@@ -263,7 +267,10 @@ const FUTURE_CUES: &[&str] = &[
     "slated",
     "won't",
     "tomorrow",
-    // Future in the past and possibility: "said he would leave Tuesday", "might come Monday".
+    // "a dividend payable Dec. 15": a payment still to come.
+    "payable",
+    // Not the modals of future in the past and possibility ("said he would leave Tuesday",
+    // "could be located Wednesday"): on TBAQ they turn more right weekdays wrong than the reverse.
 ];
 
 static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);
@@ -320,27 +327,44 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         .map(|w| w.to_ascii_lowercase())
         .collect();
     let is_future = |w: &str| FUTURE_CUES.contains(&w) || w.ends_with("'ll");
-    let is_past = |w: &str| {
-        PAST_CUES.contains(&w)
-            || PAST_FORMS.contains(w)
-            || (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
+    let is_participle = |w: &str| {
+        PAST_FORMS.contains(w) || (w.len() > 4 && w.ends_with("ed") && !w.ends_with("eed"))
     };
+    let is_past = |w: &str| PAST_CUES.contains(&w) || is_participle(w);
     // A participle after a present or bare "be" is a present passive or an adjective, not a
-    // past tense: "talks that are supposed to end by May", "will be paid in January".
+    // past tense: "talks that are supposed to end by May", "will be paid Dec. 14".
     const BE: &[&str] = &["is", "are", "am", "be", "being", "'s", "'re"];
     let after_be = |prev: Option<&String>| prev.is_some_and(|p| BE.contains(&p.as_str()));
+    // "as soon as Tuesday", "as early as next week": the earliest date of something to come.
+    if let [a, b, c, ..] = words_left.as_slice()
+        && a == "as"
+        && c == "as"
+        && matches!(b.as_str(), "soon" | "early")
+    {
+        return Tense::Future;
+    }
     // The nearest cue decides: scan outward from the expression.
     let n = words_left.len().max(words_right.len());
     for i in 0..n {
-        let left = words_left.get(i).map(|w| (w, words_left.get(i + 1)));
-        let right = words_right
-            .get(i)
-            .map(|w| (w, i.checked_sub(1).and_then(|j| words_right.get(j))));
-        for (w, prev) in [left, right].into_iter().flatten() {
-            if is_future(w) {
+        // Each cue with the words just before and just after it in the text.
+        let left = words_left.get(i).map(|w| {
+            let next = i.checked_sub(1).and_then(|j| words_left.get(j));
+            (w, words_left.get(i + 1), next)
+        });
+        let right = words_right.get(i).map(|w| {
+            (
+                w,
+                i.checked_sub(1).and_then(|j| words_right.get(j)),
+                words_right.get(i + 1),
+            )
+        });
+        for (w, prev, next) in [left, right].into_iter().flatten() {
+            // "talks set to resume Monday": scheduled, not past.
+            let set_to = w == "set" && next.is_some_and(|n| n == "to");
+            if is_future(w) || set_to {
                 return Tense::Future;
             }
-            if is_past(w) && !(w.ends_with("ed") && after_be(prev)) {
+            if is_past(w) && !(is_participle(w) && after_be(prev)) {
                 return Tense::Past;
             }
         }
@@ -464,7 +488,13 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             Some(t)
         }
         p => {
-            let (cal, anchor) = match (p, ctx.last) {
+            let last = match ctx.last {
+                Some(Cal::Day(_)) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                    ctx.quarter.or(ctx.last)
+                }
+                other => other,
+            };
+            let (cal, anchor) = match (p, last) {
                 // Financial reports compare periods: "a year earlier", "a year ago" is the
                 // period under report (the last quarter or half mentioned) a year back.
                 (
@@ -474,7 +504,9 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                         ..
                     },
                     Some(Cal::Quarter(y, q)),
-                ) if f.rule == "ago" => (Cal::Quarter(y + n, q), Anchor::Previous),
+                ) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                    (Cal::Quarter(y + n, q), Anchor::Previous)
+                }
                 (
                     Partial::Rel {
                         unit: Unit::Year,
@@ -482,22 +514,32 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                         ..
                     },
                     Some(Cal::Half(y, h)),
-                ) if f.rule == "ago" => (Cal::Half(y + n, h), Anchor::Previous),
+                ) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                    (Cal::Half(y + n, h), Anchor::Previous)
+                }
                 // "the quarter" is the quarter under discussion, once one was named; "the
                 // year-ago quarter" (n = -5) is that quarter a year back.
                 (Partial::Rel { n, .. }, Some(Cal::Quarter(y, q))) if f.rule == "the_quarter" => (
                     Cal::Quarter(if *n < -1 { y - 1 } else { y }, q),
                     Anchor::Previous,
                 ),
+                // "the 1988 quarter": the quarter under discussion, in the named year.
+                (Partial::Year(YearRef::Known(y)), Some(Cal::Quarter(_, q)))
+                    if f.rule == "year_period" =>
+                {
+                    (Cal::Quarter(*y, q), Anchor::Absolute)
+                }
                 _ => resolve_cal(p, tense, ctx)?,
             };
             let interval = apply_mod(cal.interval()?, f.modifier);
             // A comparison period ("a year earlier") does not move the discussion to it.
             // A look back ("a year earlier", "the year-ago quarter") is a comparison or a
             // flashback: the story does not move to it. Forward shifts ("two days later") do move it.
-            let look_back = matches!(f.rule, "ago" | "the_quarter")
-                && (matches!(p, Partial::Rel { n, .. } if *n < 0)
-                    || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
+            let look_back = matches!(
+                f.rule,
+                "ago" | "the_quarter" | "year_ago_adj" | "year_period"
+            ) && (matches!(p, Partial::Rel { n, .. } if *n < 0)
+                || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
             // In a narrative, a plan ("a campaign planned for 1976") looks ahead without moving
             // the story there.
             let plan = ctx.narrative && tense == Tense::Future && anchor == Anchor::Absolute;
@@ -511,6 +553,9 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                 });
             if !look_back && !plan && !digression {
                 remember(ctx, cal);
+            }
+            if matches!(cal, Cal::Quarter(..)) && !look_back {
+                ctx.quarter = Some(cal);
             }
             let mut t = timex(kind, cal.value(), f.modifier, anchor);
             t.granularity = cal.granularity();

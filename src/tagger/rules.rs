@@ -170,6 +170,12 @@ pub const NEGATIVES: &[&str] = &[
     "The second half was scoreless.",
     "They repelled a second attack.",
     "Three-quarters of the troops withdrew.",
+    "The ministers of Hungary and Jan Kavan of the Czech Republic signed.",
+    "He was named Man of the Year.",
+    "For the people of Poland, high noon comes.",
+    "Baker said on ABC's \"This Week,\" that talks failed.",
+    "Gonzalez said on CBS's \"60 Minutes.\"",
+    "The case is for today's youth what the blockade was.",
 ];
 
 /// The rule table, in priority order.
@@ -199,6 +205,16 @@ pub static RULES: &[Rule] = &[
         pattern: r"\bat\s+(?P<t>(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)\b(?:\s*(?P<ap>[ap])\.?\s?m\b\.?)?(?:\s+(?P<zone>{ZONE}))?(?:\s*\((?u:[^()\n]){1,24}\))?)",
         produce: p_time,
         examples: &[("He died at 10:58 on Monday.", "2019-12-16T10:58")],
+    },
+    Rule {
+        // "at 4 in the morning", "10 in the evening": a clock hour with its part of the day.
+        name: "time_pod",
+        pattern: r"\b(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s+(?:o'clock\s+)?in\s+the\s+(?P<pod>morning|afternoon|evening)\b",
+        produce: p_time_pod,
+        examples: &[
+            ("He will leave at 4 in the morning.", "2019-12-17T04:00"),
+            ("at 9 in the evening", "2019-12-17T21:00"),
+        ],
     },
     Rule {
         name: "time_noon",
@@ -258,6 +274,20 @@ pub static RULES: &[Rule] = &[
             ("last night", "2019-12-16TNI"),
             ("tonight", "2019-12-17TNI"),
             ("yesterday afternoon", "2019-12-16TAF"),
+        ],
+    },
+    Rule {
+        // "orders placed in the morning", "by mid afternoon", "at mid-afternoon yesterday": a
+        // part of the day under discussion (the last date mentioned, else the reference day).
+        name: "the_part",
+        pattern: r"\b(?:in|during|by|at)\s+(?P<t>(?:the\s+(?P<pod>morning|afternoon|evening))|(?P<mid>mid-?\s?)(?P<pod2>morning|afternoon)(?:\s+(?P<rel>yesterday|today))?)\b",
+        produce: p_the_part,
+        examples: &[
+            ("Dealers placed orders in the morning.", "2019-12-17TMO"),
+            (
+                "In London at mid-afternoon yesterday, shares rose.",
+                "2019-12-16TAF",
+            ),
         ],
     },
     // ---- ranges and coordination ---------------------------------------------------------
@@ -379,7 +409,10 @@ pub static RULES: &[Rule] = &[
             ("Sept. 30", "2019-09-30"),
             ("on Dec. 7", "2019-12-07"),
             ("Monday, Dec. 16", "2019-12-16"),
+            ("to be completed around Nov. 1", "2019-11-01"),
             ("It will open Jan. 6.", "2020-01-06"),
+            ("The dividend will be paid Feb. 14.", "2020-02-14"),
+            ("It declared a dividend, payable Feb. 14.", "2020-02-14"),
         ],
     },
     Rule {
@@ -451,22 +484,29 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "quarter",
-        pattern: r"(?:\b(?P<det>the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?:fiscal\s+)?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
+        pattern: r"(?:\b(?P<det>the\s+year-(?:ago|earlier)|the\s+(?P<dy>{YEAR})|the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?P<fiscal>fiscal(?:-|\s+))?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
         produce: p_quarter,
         examples: &[
             ("fourth-quarter profit", "2019-Q4"),
             ("the third quarter", "2019-Q3"),
             ("the first quarter of 2018", "2018-Q1"),
             ("Q2 2017", "2017-Q2"),
+            ("the year-earlier third quarter", "2018-Q3"),
+            ("in the 1988 third quarter", "1988-Q3"),
+            (
+                "for the fiscal-first quarter ended Sept. 30",
+                "2019-Q1|2019-09-30",
+            ),
         ],
     },
     Rule {
         name: "half",
-        pattern: r"(?:\bthe\s+)?\b(?P<h>first|second|1st|2nd|latter)\s+half\s+of\s+(?:(?P<y>{YEAR})|(?:the\s+|this\s+)?(?P<ydet>this|last|next)?\s*year\b)|(?:\bthe\s+)?\b(?P<h2>first|second)-half\b",
+        pattern: r"(?:\bthe\s+)?\b(?P<h>first|second|1st|2nd|latter|last)\s+half\s+of\s+(?:(?P<y>{YEAR})|(?:the\s+|this\s+)?(?P<ydet>this|last|next)?\s*year\b)|(?:\bthe\s+)?\b(?P<h2>first|second)-half\b",
         produce: p_half,
         examples: &[
             ("the second half of 2019", "2019-H2"),
             ("the first half of next year", "2020-H1"),
+            ("earnings for the last half of 1989", "1989-H2"),
         ],
     },
     // ---- modifiers on units ---------------------------------------------------------------
@@ -503,10 +543,13 @@ pub static RULES: &[Rule] = &[
     // ---- relative --------------------------------------------------------------------------
     Rule {
         name: "ago",
-        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b",
+        pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some|over)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?:or\s+so\s+)?(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b|\b(?P<bare>(?:days|weeks|months|years|decades))\s+(?P<bdir>ago|earlier|later)\b",
         produce: p_ago,
         examples: &[
             ("a week ago", "2019-W50"),
+            ("It failed. Years later, he returned.", "FUTURE_REF"),
+            ("The plan, just months ago, was popular.", "PAST_REF"),
+            ("Then, a week or so ago, he left.", "2019-W50"),
             ("three years ago", "2016"),
             (
                 "It failed on Dec. 7. Two days later",
@@ -517,11 +560,15 @@ pub static RULES: &[Rule] = &[
                 "Profit rose in the third quarter from a year earlier.",
                 "2019-Q3|2018-Q3",
             ),
+            (
+                "Profit rose in the third quarter ended Sept. 30, from $4 million a year earlier.",
+                "2019-Q3|2019-09-30|2018-Q3",
+            ),
         ],
     },
     Rule {
         name: "the_following",
-        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b|\b(?:(?:earlier|later)\s+)?(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|year)\b",
+        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b(?:\s+or\s+so\b)?|\b(?:(?:earlier|later)\s+)?(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|quarter|year)\b",
         produce: p_the_following,
         examples: &[
             (
@@ -529,39 +576,100 @@ pub static RULES: &[Rule] = &[
                 "2019-06-03|2019-06-04",
             ),
             ("in 2016. That year", "2016|2016"),
+            (
+                "It lost money in the second quarter. Results for that quarter",
+                "2019-Q2|2019-Q2",
+            ),
         ],
     },
     Rule {
         name: "past_unit",
-        pattern: r"\b(?:the\s+(?:past|next|coming|previous)|past)\s+(?P<unit>year|month|week|decade|century)\b",
+        pattern: r"\b(?:the\s+(?:past|next|coming|previous|last)|past)\s+(?P<unit>year|month|week|decade|century)\b",
         produce: p_past_unit,
         examples: &[
             ("over the past year", "P1Y"),
             ("in the coming week", "P1W"),
             ("past decade", "P10Y"),
+            ("He has been in Bethesda for the last week.", "P1W"),
         ],
     },
     Rule {
         name: "the_latest_quarter",
-        pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)(?:fiscal\s+)?(?P<unit>quarter|period)\b",
+        pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)(?:fiscal\s+)?(?P<unit>quarter|period|year)\b",
         produce: p_the_quarter,
         examples: &[
             ("Profit rose in the latest quarter.", "2019-Q3"),
+            ("sales in the latest fiscal year", "2018"),
+            ("sales in the current fiscal year", "2019"),
             ("Sales in the latest period rose.", "2019-Q3"),
+            ("with the current quarter having begun well", "2019-Q4"),
         ],
     },
     Rule {
         // Anaphoric: the quarter under discussion, once one was named.
         name: "the_quarter",
-        pattern: r"\bthe\s+(?P<ago>(?:year-(?:ago|earlier)|comparable|year-before)\s+)?(?:fiscal\s+)?(?P<unit>quarter|period)\b",
+        pattern: r"\bthe\s+(?P<ago>(?:comparable\s+)?(?:year-(?:ago|earlier)|comparable|year-before)\s+)?(?:fiscal\s+)?(?P<unit>quarter|period)\b",
         produce: p_the_quarter,
         examples: &[
             ("Profit rose in the quarter.", "2019-Q3"),
             ("the year-ago quarter", "2018-Q3"),
+            ("the comparable year-ago quarter", "2018-Q3"),
             (
                 "Sales fell in the second quarter. In the quarter, and in the year-ago quarter",
                 "2019-Q2|2019-Q2|2018-Q2",
             ),
+        ],
+    },
+    Rule {
+        // Financial reports: "year-earlier profit", "the year-ago results": the period under
+        // report a year back (a year, or the quarter last named).
+        name: "year_ago_adj",
+        pattern: r"\b(?P<t>year-(?:earlier|ago))\b",
+        produce: p_year_ago_adj,
+        examples: &[
+            ("The year-ago results were restated.", "2018"),
+            (
+                "Profit rose in the third quarter, compared with year-earlier profit of $3 million.",
+                "2019-Q3|2018-Q3",
+            ),
+            ("compared with a year-earlier loss", "2018"),
+        ],
+    },
+    Rule {
+        // "the 1988 period", "the 1988 quarter": the period under report (the quarter last
+        // named, else the year) in a named year, in results comparisons.
+        name: "year_period",
+        pattern: r"\bthe\s+(?P<y>{YEAR})\s+(?:fiscal\s+)?(?:period|quarter)\b",
+        produce: p_year_period,
+        examples: &[
+            ("compared with a loss in the 1988 period", "1988"),
+            (
+                "Profit rose in the third quarter from $4 million in the 1988 quarter.",
+                "2019-Q3|1988-Q3",
+            ),
+        ],
+    },
+    Rule {
+        // "by year-end", "since year end": the end of the year (the last one after "since").
+        name: "year_end",
+        pattern: r"\b(?:(?P<since>since)\s+)?(?P<t>year(?:-|\s+|'s\s+)end)\b",
+        produce: p_year_end,
+        examples: &[
+            ("complete the transaction by year-end", "2019"),
+            ("The change is since year-end.", "2018"),
+        ],
+    },
+    Rule {
+        // "for the year ended March 31": the fiscal year, reported as a length of a year.
+        name: "year_ended",
+        pattern: r"\b(?P<t>the\s+(?:fiscal\s+)?year)\s+end(?:ed|ing)\b",
+        produce: p_year_ended,
+        examples: &[
+            (
+                "revenue of $76 million for the year ended March 31",
+                "P1Y|2019-03-31",
+            ),
+            ("In the fiscal year ended Jan. 31", "P1Y|2019-01-31"),
         ],
     },
     Rule {
@@ -578,16 +686,16 @@ pub static RULES: &[Rule] = &[
         name: "the_current_year",
         pattern: r"\bthe\s+(?:current(?:\s+fiscal)?|full)\s+(?P<unit>year|month|quarter|week)\b",
         produce: p_the_current,
-        examples: &[
-            ("the current fiscal year", "2019"),
-            ("the full year", "2019"),
-        ],
+        examples: &[("the current month", "2019-12"), ("the full year", "2019")],
     },
     Rule {
         name: "coming_units",
-        pattern: r"\b(?:the\s+)?(?:coming|next\s+few|upcoming)\s+(?:days|weeks|months|years)\b",
+        pattern: r"\b(?:the\s+)?(?:coming|next\s+few|upcoming)\s+(?:days|weeks|months|quarters|years)\b|\bfuture\s+(?:days|weeks|months|quarters|years)\b",
         produce: p_future_ref,
-        examples: &[("in the coming months", "FUTURE_REF")],
+        examples: &[
+            ("in the coming months", "FUTURE_REF"),
+            ("It does not bode well for future quarters.", "FUTURE_REF"),
+        ],
     },
     Rule {
         name: "rel_unit",
@@ -603,21 +711,26 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "day_deictic",
-        pattern: r"\b(?:(?P<mod>late|early)\s+)?(?P<w>yesterday|today|tomorrow)\b",
+        pattern: r"\b(?:(?P<mod>late|early|earlier|later)\s+)?(?P<w>yesterday|today|tomorrow)\b",
         produce: p_day_deictic,
         examples: &[
             ("yesterday", "2019-12-16"),
             ("today", "2019-12-17"),
             ("tomorrow", "2019-12-18"),
+            (
+                "Earlier yesterday, the exchange halted trading.",
+                "2019-12-16",
+            ),
         ],
     },
     Rule {
         name: "rel_weekday",
-        pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<wd>{WEEKDAY})",
+        pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past|the\s+previous)\s+(?P<wd>{WEEKDAY})",
         produce: p_weekday,
         examples: &[
             ("next Tuesday", "2019-12-24"),
             ("last Friday", "2019-12-13"),
+            ("down 4.5% from the previous Friday", "2019-12-13"),
         ],
     },
     Rule {
@@ -628,6 +741,8 @@ pub static RULES: &[Rule] = &[
             ("The United States on Monday rejected it.", "2019-12-16"),
             ("They will meet on Monday.", "2019-12-23"),
             ("Thursday's attempt failed.", "2019-12-12"),
+            ("They could arrive as early as Friday.", "2019-12-20"),
+            ("Talks are set to resume Monday.", "2019-12-23"),
         ],
     },
     // ---- partial dates ---------------------------------------------------------------------
@@ -658,28 +773,33 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "season",
-        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?P<y>{YEAR}))?",
+        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?P<y>{YEAR}))?",
         produce: p_season,
         examples: &[
             ("last summer", "2019-SU"),
             ("the spring of 2026", "2026-SP"),
             ("in winter 2018", "2018-WI"),
+            ("from the low levels of the early summer", "2019-SU"),
+            ("well into the summer", "2019-SU"),
+            ("the failure of the Spring Offensive", "2019-SP"),
+            ("German Spring Offensive", "2019-SP"),
         ],
     },
     // ---- durations and sets (typed and valued; not timeline dates) -------------------------
     Rule {
         name: "set_every",
-        pattern: r"\b(?:every|each)\s+(?:other\s+)?(?:(?P<n>{NUM})\s+)?(?P<unit>{UNIT})|\bevery\s+(?P<wd>{WEEKDAY})|\b(?P<adv>daily|weekly|monthly|annually|yearly|hourly|nightly)\b",
+        pattern: r"\b(?:every|each)\s+(?:other\s+)?(?:(?P<n>{NUM})\s+)?(?P<unit>{UNIT})|\bevery\s+(?P<wd>{WEEKDAY})|\b(?:every|each)\s+(?P<mon>{MONTH})|\b(?P<adv>daily|weekly|monthly|annually|yearly|hourly|nightly)\b",
         produce: p_set,
         examples: &[
             ("every week", "P1W"),
             ("daily", "P1D"),
             ("every two years", "P2Y"),
+            ("Orangemen march each July", "XXXX-07"),
         ],
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final)\s+)?)?(?P<n>{NUM})(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<old>-long|-old|\s+old)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old)?(?:\s+or\s+so\b)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -692,7 +812,40 @@ pub static RULES: &[Rule] = &[
             ("the last twenty four hours", "PT24H"),
             ("It lasted nearly two years.", "P2Y"),
             ("The 46-day battle", "P46D"),
+            ("for the two day rally", "P2D"),
+            ("over the next two years or so", "P2Y"),
+            ("within two to three weeks", "P2W"),
+            ("a tour likely to last over a week", "P1W"),
+            ("The car had been in the lot for about two weeks.", "P2W"),
+            ("But a minute and a half later, a pilot called.", "PT1M30S"),
+            ("Net for the year-earlier nine months rose.", "P9M"),
+            (
+                "It turned profitable after several quarters of losses.",
+                "PXQ",
+            ),
         ],
+    },
+    Rule {
+        // "for the year", "late in the year": the year under discussion (the last date's, else
+        // the reference's). Not "the year-ago quarter", "the year ended", "the year before".
+        name: "the_year",
+        pattern: r"\b(?P<t>(?:(?P<mod>earlier|later|early|late)\s+in\s+)?the\s+(?:fiscal\s+)?(?-i:year)\b)(?P<tail>-|'|\s+(?:two|before|after|earlier|ago|end(?:ed|ing)\b|\d))?",
+        produce: p_the_year,
+        examples: &[
+            ("rising to a high for the year of $42", "2019"),
+            (
+                "In 1946 the war resumed. Later in the year, talks failed.",
+                "1946|1946",
+            ),
+        ],
+    },
+    Rule {
+        // A rate: "800 rockets per day", "$600 million in aid per year" (a length, as annotated
+        // in WikiWars).
+        name: "per_unit",
+        pattern: r"\bper\s+(?P<unit>hour|day|week|month|quarter|year)\b",
+        produce: p_per_unit,
+        examples: &[("launching 800 rockets per day", "P1D")],
     },
     Rule {
         name: "duration_bare",
@@ -715,24 +868,32 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "year_bare",
-        pattern: r"(?P<t>(?:\bfiscal\s+(?:year\s+)?)?\b(?P<y>(?:1[0-9]{3}|20[0-9]{2})))(?:'s)?",
+        pattern: r"(?P<t>(?:\bfiscal\s+(?:year\s+)?)?\b(?P<y>(?:1[0-9]{3}|20[0-9]{2}))(?P<open>\s+(?:and\s+beyond|or\s+later|or\s+earlier|and\s+after|and\s+before)\b)?)(?:'s)?",
         produce: p_year_bare,
         examples: &[
             ("in 2019", "2019"),
             ("the 2018 election", "2018"),
             ("since 1945,", "1945"),
             ("profit in fiscal 1989", "1989"),
+            ("Under the Constitution of 1791, France", "1791"),
+            ("earnings for 1990 and beyond", "1990"),
+            ("profitable until 1994 or later", "1994"),
+            ("the National Assembly (1789) met", "1789"),
         ],
     },
     // ---- vague references ---------------------------------------------------------------------
     Rule {
         name: "vague_ref",
-        pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|recently|lately|the\s+past|the\s+future|in\s+future)\b",
+        pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|recently|lately|the\s+past|the\s+(?:near|immediate)\s+(?:future|term)|the\s+short\s+term|these\s+days|as\s+soon\s+as\s+possible|the\s+future|in\s+future)\b",
         produce: p_ref,
         examples: &[
             ("now", "PRESENT_REF"),
             ("recently", "PAST_REF"),
             ("in the future", "FUTURE_REF"),
+            ("an offering in the near future", "FUTURE_REF"),
+            ("to placate holders in the short term", "FUTURE_REF"),
+            ("It hurts more painfully these days.", "PRESENT_REF"),
+            ("It will cut tax payments in future quarters.", "FUTURE_REF"),
         ],
     },
 ];
@@ -916,6 +1077,10 @@ fn zone_offset(zone: &str) -> Option<i32> {
 }
 
 fn p_time(h: &Hit) -> Option<Vec<Found>> {
+    // "High Noon", "high noon comes today": the idiom, not midday.
+    if h.get("noon").is_some() && h.prev_word() == "high" {
+        return None;
+    }
     let (hour, minute) = if let Some(n) = h.get("noon") {
         (
             if n.eq_ignore_ascii_case("midnight") {
@@ -941,6 +1106,26 @@ fn p_time(h: &Hit) -> Option<Vec<Found>> {
             hour,
             minute,
             offset_minutes,
+            date: None,
+        },
+        None,
+    )
+}
+
+fn p_time_pod(h: &Hit) -> Option<Vec<Found>> {
+    let mut hour: u32 = h.get("h")?.parse().ok()?;
+    let minute: u32 = h.get("m").and_then(|m| m.parse().ok()).unwrap_or(0);
+    let pod = pod_code(h.get("pod")?);
+    if pod == "MO" && hour == 12 {
+        hour = 0;
+    } else if pod != "MO" && hour < 12 {
+        hour += 12;
+    }
+    h.one(
+        Partial::Time {
+            hour,
+            minute,
+            offset_minutes: None,
             date: None,
         },
         None,
@@ -994,6 +1179,31 @@ fn p_rel_part(h: &Hit) -> Option<Vec<Found>> {
             date: Box::new(rel(Unit::Day, n)),
         },
         None,
+    )
+}
+
+fn p_the_part(h: &Hit) -> Option<Vec<Found>> {
+    // "by the morning of December 28": the day is written after it.
+    if h.next_word().eq_ignore_ascii_case("of") {
+        return None;
+    }
+    let pod = pod_code(h.get("pod").or(h.get("pod2"))?);
+    let date = match h.get("rel").map(|r| r.to_ascii_lowercase()).as_deref() {
+        Some("yesterday") => rel(Unit::Day, -1),
+        Some(_) => rel(Unit::Day, 0),
+        None => Partial::Rel {
+            unit: Unit::Day,
+            n: 0,
+            from_previous: true,
+        },
+    };
+    let modifier = h.get("mid").map(|_| Mod::Mid);
+    h.one(
+        Partial::PartOfDay {
+            code: pod,
+            date: Box::new(date),
+        },
+        modifier,
     )
 }
 
@@ -1358,6 +1568,19 @@ fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
 fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
     let unit = h.get("unit")?.to_ascii_lowercase();
     let year_ago = h.get("ago").is_some();
+    // "the latest fiscal year" is the last one reported.
+    if unit == "year" {
+        let current = h
+            .get("which")
+            .is_some_and(|w| w.trim().eq_ignore_ascii_case("current"));
+        return h.one(rel(Unit::Year, if current { 0 } else { -1 }), None);
+    }
+    // "the current quarter" is the one under way, not the one just reported.
+    if h.get("which")
+        .is_some_and(|w| w.trim().eq_ignore_ascii_case("current"))
+    {
+        return h.one(rel(Unit::Quarter, 0), None);
+    }
     // "the period" alone is too vague; "the latest period" is the quarter just reported and
     // "the year-ago period" that quarter a year back.
     if unit == "period" && !year_ago && h.get("which").is_none() {
@@ -1372,6 +1595,23 @@ fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
         },
         None,
     )
+}
+
+fn p_year_ago_adj(h: &Hit) -> Option<Vec<Found>> {
+    h.one(rel(Unit::Year, -1), None)
+}
+
+fn p_year_period(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::Year(YearRef::Known(year_num(h.get("y")?)?)), None)
+}
+
+fn p_year_end(h: &Hit) -> Option<Vec<Found>> {
+    let n = if h.get("since").is_some() { -1 } else { 0 };
+    h.one(rel(Unit::Year, n), Some(Mod::End))
+}
+
+fn p_year_ended(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::Duration("P1Y".to_string()), None)
 }
 
 fn p_the_weekend(h: &Hit) -> Option<Vec<Found>> {
@@ -1539,6 +1779,14 @@ fn p_mod_unit(h: &Hit) -> Option<Vec<Found>> {
 }
 
 fn p_ago(h: &Hit) -> Option<Vec<Found>> {
+    // "years later", "months ago": a reference without a number.
+    if let (Some(_), Some(dir)) = (h.get("bare"), h.get("bdir")) {
+        let future = dir.eq_ignore_ascii_case("later");
+        return h.one(
+            Partial::Ref(if future { "FUTURE_REF" } else { "PAST_REF" }),
+            None,
+        );
+    }
     let unit = Unit::parse(h.get("unit")?)?;
     let dir = h.get("dir")?.to_ascii_lowercase();
     let n = number(h.get("n")?);
@@ -1610,6 +1858,10 @@ fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
 
 fn p_past_unit(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
+    // "the last week of August" is a part of August, not a length.
+    if h.next_word().eq_ignore_ascii_case("of") {
+        return None;
+    }
     h.one(Partial::Duration(duration_value(Some(1.0), unit)), None)
 }
 
@@ -1626,6 +1878,17 @@ fn p_rel_unit(h: &Hit) -> Option<Vec<Found>> {
 }
 
 fn p_day_deictic(h: &Hit) -> Option<Vec<Found>> {
+    // "today's youth", "in today's world": the present age, not the day (untagged in TimeBank).
+    if h.after().starts_with("'s")
+        && matches!(
+            next_word(h.text, h.span.end + 2)
+                .to_ascii_lowercase()
+                .as_str(),
+            "world" | "youth" | "society" | "generation" | "children" | "kids" | "young"
+        )
+    {
+        return None;
+    }
     let n = match h.get("w")?.to_ascii_lowercase().as_str() {
         "yesterday" => -1,
         "tomorrow" => 1,
@@ -1671,7 +1934,9 @@ fn p_weekday(h: &Hit) -> Option<Vec<Found>> {
     }
     let dir = match h.get("dir").map(|d| d.to_ascii_lowercase()) {
         None => Dir::Auto,
-        Some(d) if d.starts_with("last") || d.contains("past") => Dir::Last,
+        Some(d) if d.starts_with("last") || d.contains("past") || d.contains("previous") => {
+            Dir::Last
+        }
         Some(d) if d.starts_with("next") || d.contains("coming") => Dir::Next,
         Some(_) => Dir::This,
     };
@@ -1742,6 +2007,9 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
         _ => Season::Winter,
     };
     let det = h.get("det").map(|d| d.to_ascii_lowercase());
+    // "the early summer" is "early summer" with its article.
+    let the_mod = det.as_deref().is_some_and(|d| d.starts_with("the "));
+    let det = det.map(|d| d.trim_start_matches("the ").trim_start().to_string());
     let year = match (h.get("y").and_then(year_num), det.as_deref()) {
         (Some(y), _) => YearRef::Known(y),
         (None, Some(d)) if d.starts_with("last") || d.contains("past") => YearRef::Shift(-100),
@@ -1755,7 +2023,23 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
             let prev = h.prev_word();
             let ambiguous = matches!(season, Season::Spring | Season::Fall)
                 || h.get("s").is_some_and(|w| w.eq_ignore_ascii_case("fall"));
+            // "the Spring Offensive", "the fall campaign": the season of an event.
+            let event_after = matches!(
+                h.next_word().to_ascii_lowercase().as_str(),
+                "offensive"
+                    | "offensives"
+                    | "campaign"
+                    | "campaigns"
+                    | "uprising"
+                    | "fighting"
+                    | "harvest"
+                    | "session"
+                    | "elections"
+                    | "term"
+                    | "semester"
+            );
             if ambiguous
+                && !event_after
                 && !matches!(
                     prev.as_str(),
                     "in" | "during" | "since" | "until" | "by" | "this" | "next" | "last"
@@ -1768,11 +2052,19 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
     };
     // "the spring in your step", "the fall of Rome": a season needs a year, a relative
     // determiner, or a temporal preposition before it.
-    if det.as_deref() == Some("the") && h.get("y").is_none() {
+    if (det.as_deref() == Some("the") || the_mod) && h.get("y").is_none() {
         let prev = h.prev_word();
         if !matches!(
             prev.as_str(),
-            "in" | "during" | "since" | "until" | "by" | "over" | "through"
+            "in" | "during"
+                | "since"
+                | "until"
+                | "by"
+                | "over"
+                | "through"
+                | "into"
+                | "of"
+                | "throughout"
         ) {
             return None;
         }
@@ -1788,6 +2080,19 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
             None
         }
     });
+    // "the failure of the Spring Offensive": a capitalised season names an operation; the
+    // article belongs to the name, not to the season.
+    if det.as_deref() == Some("the")
+        && let Some(ss) = h.span_of("s")
+        && h.get("s")
+            .is_some_and(|w| w.starts_with(|c: char| c.is_uppercase()))
+    {
+        return Some(vec![found(
+            ss.start..h.span().end,
+            Partial::Season { year, season },
+            modifier,
+        )]);
+    }
     h.one(Partial::Season { year, season }, modifier)
 }
 
@@ -1805,9 +2110,9 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
             .get("det")
             .map(|d| d.to_ascii_lowercase())
             .unwrap_or_default();
-        let year = if let Some(y) = h.get("y").and_then(year_num) {
+        let year = if let Some(y) = h.get("y").or(h.get("dy")).and_then(year_num) {
             YearRef::Known(y)
-        } else if det.starts_with("last") {
+        } else if det.starts_with("last") || det.contains("year-") {
             YearRef::Shift(-1)
         } else if det.starts_with("next") {
             YearRef::Shift(1)
@@ -1826,8 +2131,10 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
     {
         {
             let end = h.span().end;
+            // "the fiscal second-quarter net": the adjective keeps "fiscal".
+            let start = h.span_of("fiscal").map_or(qs.start, |f| f.start);
             return Some(vec![found(
-                qs.start..end,
+                start..end,
                 Partial::Quarter { year, quarter: q },
                 None,
             )]);
@@ -1866,6 +2173,9 @@ fn p_weekday_set(h: &Hit) -> Option<Vec<Found>> {
 }
 
 fn p_set(h: &Hit) -> Option<Vec<Found>> {
+    if let Some(m) = h.get("mon") {
+        return h.one(Partial::Set(format!("XXXX-{:02}", month_num(m)?)), None);
+    }
     if let Some(wd) = h.get("wd") {
         let n = weekday(wd)?.number_from_monday();
         return h.one(Partial::Set(format!("XXXX-WXX-{n}")), None);
@@ -1970,7 +2280,19 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     }
     // "three-quarters of the troops" is a fraction, not nine months.
     if unit == Unit::Quarter
-        && (h.get("t").is_some_and(|t| t.contains('-')) || h.next_word().eq_ignore_ascii_case("of"))
+        && (h.get("t").is_some_and(|t| t.contains('-'))
+            || h.next_word().eq_ignore_ascii_case("of")
+                && matches!(
+                    n_text.to_ascii_lowercase().as_str(),
+                    "a" | "one" | "two" | "three" | "1" | "2" | "3"
+                ))
+    {
+        return None;
+    }
+    // "a year-earlier loss", "year-ago results": a comparison period, not a length.
+    if h.text
+        .get(h.span.end..)
+        .is_some_and(|a| a.starts_with("-earlier") || a.starts_with("-ago"))
     {
         return None;
     }
@@ -1978,22 +2300,46 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     if h.get("old").is_some_and(|o| o.ends_with("old")) {
         return None;
     }
-    let modifier = h.get("mod").map(|m| {
-        let m = m.split_whitespace().collect::<Vec<_>>().join(" ");
-        match m.to_ascii_lowercase().as_str() {
-            "more than" | "over" => Mod::MoreThan,
-            "less than" | "fewer than" | "under" | "nearly" | "almost" => Mod::LessThan,
-            "at least" => Mod::EqualOrMore,
-            "up to" | "no more than" => Mod::EqualOrLess,
-            _ => Mod::Approx,
-        }
-    });
+    // "over a week" is more than a week; "over three years" is during them: "over" stays out.
+    // "about a decade" keeps its "about", "about two weeks" (a count) does not (TimeBank).
+    let over_count = h
+        .get("mod")
+        .is_some_and(|m| m.eq_ignore_ascii_case("over") || m.eq_ignore_ascii_case("about"))
+        && !matches!(n_text.to_ascii_lowercase().as_str(), "a" | "an");
+    let about_count = over_count
+        && h.get("mod")
+            .is_some_and(|m| m.eq_ignore_ascii_case("about"));
+    let n = if h.get("half").is_some() {
+        n.map(|v| v + 0.5)
+    } else {
+        n
+    };
+    let modifier = h
+        .get("mod")
+        .filter(|_| !over_count || about_count)
+        .map(|m| {
+            let m = m.split_whitespace().collect::<Vec<_>>().join(" ");
+            match m.to_ascii_lowercase().as_str() {
+                "more than" | "over" => Mod::MoreThan,
+                "less than" | "fewer than" | "under" | "nearly" | "almost" => Mod::LessThan,
+                "at least" => Mod::EqualOrMore,
+                "up to" | "no more than" => Mod::EqualOrLess,
+                _ => Mod::Approx,
+            }
+        });
     // TIMEX3 takes the modifier into the expression ("nearly two years"), but not the article
     // of a duration used as an adjective ("the [46-day] battle").
     let mut span = h.span();
+    if over_count && let Some(ns) = h.span_of("the").or(h.span_of("n")) {
+        span.start = ns.start;
+    }
     if let (Some(the), Some(ns), Some(us)) = (h.get("the"), h.span_of("n"), h.span_of("unit"))
         && the.split_whitespace().count() == 1
-        && h.text.get(ns.end..us.start).is_some_and(|gap| gap == "-")
+        && (h.text.get(ns.end..us.start).is_some_and(|gap| gap == "-")
+            // "the two day rally": a count with a singular unit is an adjective too.
+            || n.is_some_and(|v| v > 1.0)
+                && h.get("unit").is_some_and(|u| !u.ends_with('s'))
+                && h.get("half").is_none())
     {
         span.start = ns.start;
     }
@@ -2002,6 +2348,25 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
         Partial::Duration(duration_value(n, unit)),
         modifier,
     )])
+}
+
+fn p_the_year(h: &Hit) -> Option<Vec<Found>> {
+    if h.get("tail").is_some() {
+        return None;
+    }
+    h.one(
+        Partial::Rel {
+            unit: Unit::Year,
+            n: 0,
+            from_previous: true,
+        },
+        h.get("mod").and_then(mod_word),
+    )
+}
+
+fn p_per_unit(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    h.one(Partial::Duration(duration_value(Some(1.0), unit)), None)
 }
 
 fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {
@@ -2070,6 +2435,16 @@ fn p_month_bare(h: &Hit) -> Option<Vec<Found>> {
     let full = m.len() > 4 && !matches!(m, "March" | "June" | "July" | "August" | "April");
     let ok = TEMPORAL_PREVIOUS.contains(&prev) || (full && h.after().starts_with([',', '.', ';']));
     if !ok {
+        return None;
+    }
+    // An abbreviation without its period before a capitalised word is a first name: "Hungary
+    // and Jan Kavan".
+    if m.len() <= 4
+        && !matches!(m, "May" | "June" | "July")
+        && !m.ends_with('.')
+        && h.after().starts_with(' ')
+        && h.next_word().starts_with(|c: char| c.is_uppercase())
+    {
         return None;
     }
     h.one(
@@ -2160,8 +2535,11 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
         return None;
     }
     let modern = (1900..=2099).contains(&y);
-    // "the election of 1860" is a year; "a total of 1500" is not: after "of", 1800-2099 only.
-    let year_like = (1800..=2099).contains(&y);
+    // "the election of 1860", "the Constitution of 1791" are years; "a total of 1500" is not:
+    // after "of", 1600-2099 only.
+    let year_like = (1600..=2099).contains(&y);
+    // A year alone in parentheses: "the Civil Constitution of the Clergy (1790)".
+    let in_parens = before.ends_with('(') && after.starts_with(')');
     if NOT_YEAR_PREVIOUS.contains(&prev)
         && !((prev == "of" && year_like) || (prev == "about" && modern))
     {
@@ -2169,20 +2547,29 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
     }
     // A plural noun after a bare number ("1500 soldiers") makes it a count; years before 1800
     // need a temporal word before them.
-    let temporal_before = TEMPORAL_PREVIOUS.contains(&prev);
+    let temporal_before = TEMPORAL_PREVIOUS.contains(&prev) || in_parens;
     if !temporal_before && !(1800..=2099).contains(&y) {
         return None;
     }
+    // "1990 and beyond", "1994 or later": an open end.
+    let modifier = h.get("open").map(|o| {
+        let o = o.to_ascii_lowercase();
+        if o.contains("earlier") || o.contains("before") {
+            Mod::OnOrBefore
+        } else {
+            Mod::OnOrAfter
+        }
+    });
     Some(vec![found(
         h.span(),
         Partial::Year(YearRef::Known(y)),
-        None,
+        modifier,
     )])
 }
 
 fn p_ref(h: &Hit) -> Option<Vec<Found>> {
     let w = h.get("w")?.to_ascii_lowercase();
-    let value = if w.contains("future") {
+    let value = if w.contains("future") || w.contains("term") || w.contains("possible") {
         "FUTURE_REF"
     } else if w.starts_with("recent")
         || w.starts_with("late")
@@ -2196,7 +2583,20 @@ fn p_ref(h: &Hit) -> Option<Vec<Found>> {
     };
     let span = if w.starts_with("in ") {
         let s = h.span();
-        (s.start + 3)..s.end
+        // "in future quarters": the future of a unit, not "in future" alone.
+        let next = h.next_word();
+        if matches!(
+            next.to_ascii_lowercase().as_str(),
+            "days" | "weeks" | "months" | "quarters" | "years"
+        ) && h
+            .after()
+            .strip_prefix(' ')
+            .is_some_and(|a| a.starts_with(next))
+        {
+            (s.start + 3)..(s.end + 1 + next.len())
+        } else {
+            (s.start + 3)..s.end
+        }
     } else {
         h.span()
     };
@@ -2259,6 +2659,10 @@ pub fn extract(text: &str) -> Vec<Found> {
             Some(found) if !found.is_empty() => {
                 for mut f in found {
                     f.rule = rule.name;
+                    if is_quoted_title(text, &f.span) {
+                        continue;
+                    }
+                    widen_around(text, &mut f);
                     out.push(f);
                 }
                 pos = m.end().max(pos + 1);
@@ -2270,6 +2674,78 @@ pub fn extract(text: &str) -> Vec<Found> {
         }
     }
     out
+}
+
+/// A programme or film title in quotes, in title case: ABC's "This Week", CBS's "60 Minutes".
+fn is_quoted_title(text: &str, span: &Range<usize>) -> bool {
+    let before = super::window(text, span.start, span.start, 2).0;
+    if !(before.ends_with('"') || before.ends_with("``") || before.ends_with("''")) {
+        return false;
+    }
+    let Some(t) = text.get(span.clone()) else {
+        return false;
+    };
+    // The title ends with the quote, or runs on in title case ("This Week With David
+    // Brinkley"); "the \"Ten Year's Civil War\"", "\"57 Days of Hell\"" name periods.
+    let after = super::window(text, span.end, span.end, 3).1;
+    let title_ends = (after.starts_with([',', '.', '"', '\'']) && !after.starts_with("'s"))
+        || after
+            .strip_prefix(' ')
+            .is_some_and(|a| a.starts_with(|c: char| c.is_uppercase()));
+    let words: Vec<&str> = t.split_whitespace().collect();
+    title_ends
+        && words.len() >= 2
+        && words.iter().skip(1).all(|w| {
+            w.starts_with(|c: char| c.is_uppercase())
+                && !MONTH_OR_WEEKDAY_WORDS.iter().any(|m| w.starts_with(m))
+        })
+}
+
+/// Capitalised words that are capitalised anyway (so do not make a title).
+const MONTH_OR_WEEKDAY_WORDS: &[&str] = &[
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Mon",
+    "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+];
+
+/// "around Nov. 1", "around 7:15 p.m.": TIMEX3 takes "around" into a point in time, as APPROX.
+fn widen_around(text: &str, f: &mut Found) {
+    // A range ("around February 14 - February 16") is approximate as a whole, not its start.
+    if f.range_start
+        || matches!(
+            f.partial,
+            Partial::Duration(_) | Partial::Set(_) | Partial::Ref(_)
+        )
+    {
+        return;
+    }
+    let before = super::window(text, f.span.start, f.span.start, 16).0;
+    let Some(head) = before.strip_suffix(' ') else {
+        return;
+    };
+    let word_start = crate::tagger::after_last(head, |c: char| !c.is_alphabetic());
+    // Not the particle of "get around Wednesday's ruling".
+    let particle = text.get(f.span.end..).is_some_and(|a| a.starts_with("'s"))
+        || matches!(
+            prev_word(text, f.span.start - (before.len() - word_start)).as_str(),
+            "get"
+                | "gets"
+                | "got"
+                | "getting"
+                | "turn"
+                | "turned"
+                | "come"
+                | "came"
+                | "go"
+                | "went"
+        );
+    if !particle
+        && head
+            .get(word_start..)
+            .is_some_and(|w| w.eq_ignore_ascii_case("around"))
+    {
+        f.span.start -= before.len() - word_start;
+        f.modifier = f.modifier.or(Some(Mod::Approx));
+    }
 }
 
 fn next_word_start(text: &str, from: usize) -> usize {
