@@ -72,6 +72,7 @@ fn main() -> Result<()> {
         .set("auto.offset.reset", "earliest")
         .set("fetch.message.max.bytes", &room)
         .set("queued.max.messages.kbytes", "8192")
+        .set("fetch.queue.backoff.ms", "10")
         .create()?;
     consumer.subscribe(&[&args.input])?;
     let producer: BaseProducer = ClientConfig::new()

@@ -112,17 +112,20 @@ pub fn run(
                 }
                 return Ok(());
             }
+            let t0 = Instant::now();
             let batch = source.poll_batch(
                 config.batch.max_records,
                 max_wait,
                 inflight.is_some(),
                 &shutdown,
             )?;
+            let t1 = Instant::now();
             let outcomes = if batch.messages.is_empty() {
                 Vec::new()
             } else {
                 workers.process(&batch.messages)
             };
+            let t2 = Instant::now();
             if let Some(prev) = inflight.take()
                 && !settle(prev, &status, &sink, &source)?
             {
@@ -146,6 +149,13 @@ pub fn run(
                 operation: "offsets",
                 source: e,
             })?;
+            tracing::trace!(
+                inputs,
+                collect_ms = (t1 - t0).as_millis() as u64,
+                extract_ms = (t2 - t1).as_millis() as u64,
+                settle_and_send_ms = t2.elapsed().as_millis() as u64,
+                "batch sent"
+            );
             drop(batch);
             let guard = source.gate().open();
             let (sink, source) = (&sink, &source);

@@ -189,6 +189,9 @@ pub struct Source {
     reset_to_end: bool,
     /// The group uses the cooperative protocol (`partition.assignment.strategy`).
     cooperative: bool,
+    /// The last batch filled at least half of `max_records`: input is backing up, so batches
+    /// wait to fill (fewer, larger transactions) instead of leaving with what is fetched.
+    busy: std::sync::atomic::AtomicBool,
 }
 
 impl Source {
@@ -216,6 +219,9 @@ impl Source {
             // librdkafka prefetches up to 64 MiB per consumer by default; a batch is at most
             // `batch.max_records` records, so 8 MiB keeps several batches ready and takes about
             // 150 MB off the peak RSS of both stages together (scripts/bench-pipeline.sh).
+            // Past that threshold librdkafka postpones a partition's next fetch by this much
+            // (default 1000 ms), which stalled a busy pipeline every few batches.
+            .set("fetch.queue.backoff.ms", "10")
             .set(
                 "queued.max.messages.kbytes",
                 (8192)
@@ -259,14 +265,16 @@ impl Source {
             consumer,
             reset_to_end,
             cooperative,
+            busy: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     /// Collects up to `max_records` messages, waiting at most `max_wait` after the first one
     /// (and indefinitely, in short slices, for the first, unless `return_empty`: then an empty
-    /// batch is returned after one slice). After the first, it waits for more only while the
-    /// previous batch is still committing ([`CommitGate`]); otherwise it takes what is already
-    /// fetched. Returns early on shutdown.
+    /// batch is returned after one slice). After the first, it waits for more only while input
+    /// is backing up (the last batch was at least half full) or the previous batch is still
+    /// committing ([`CommitGate`]); otherwise it takes what is already fetched. Returns early on
+    /// shutdown.
     pub fn poll_batch(
         &self,
         max_records: usize,
@@ -275,13 +283,15 @@ impl Source {
         shutdown: &Shutdown,
     ) -> Result<Batch, PipelineError> {
         let mut generation = self.consumer.context().rebalances.load(Ordering::Acquire);
+        let busy_input = self.busy.load(Ordering::Relaxed);
         let mut batch = Batch::default();
         let mut deadline: Option<Instant> = None;
         while batch.messages.len() < max_records && !shutdown.is_shutdown() {
-            // Once the batch has a record: while the previous batch is still committing (this
-            // one cannot be sent before), keep collecting in short slices; otherwise take only
-            // what is already fetched and go. Under load the fetched queue never runs dry and
-            // batches fill up; under light load a record waits for no one.
+            // Once the batch has a record: when input is backing up (the last batch was at
+            // least half full), or while the previous batch is still committing (this one cannot
+            // be sent before), keep collecting; otherwise take only what is already fetched and
+            // go. So under load batches fill up (fewer, larger transactions), and under light
+            // load a record waits for no one.
             let committing = self.consumer.context().gate.is_busy();
             let slice = match deadline {
                 Some(d) => {
@@ -289,7 +299,9 @@ impl Source {
                     if left.is_zero() {
                         break;
                     }
-                    if committing {
+                    if busy_input {
+                        left.min(POLL_SLICE)
+                    } else if committing {
                         left.min(COLLECT_SLICE)
                     } else {
                         Duration::ZERO
@@ -327,6 +339,10 @@ impl Source {
                     _ => tracing::warn!(error = %error, "consumer error; continuing"),
                 },
             }
+        }
+        if !batch.messages.is_empty() {
+            self.busy
+                .store(batch.messages.len() * 2 >= max_records, Ordering::Relaxed);
         }
         Ok(batch)
     }
