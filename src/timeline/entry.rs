@@ -43,7 +43,7 @@ pub struct TimelineEntry {
     pub date: DateInfo,
     /// What happened, as told by the first report.
     pub event: EventInfo,
-    /// The reports of the event, in the order they arrived: the first 50 (`version` counts all
+    /// The reports of the event, in the order they arrived: the first 20 (`version` counts all
     /// of them), so a record stays small however many outlets report one event.
     pub sources: Vec<SourceRef>,
     /// Watermark mode only: true when the change came after later-dated entries of the same

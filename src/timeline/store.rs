@@ -44,7 +44,8 @@ use super::record::TimelineRecord;
 
 /// Most reports listed in an entry's `sources` (the first ones to arrive); `version` counts them
 /// all. Keeps every entry, and so every published record and changelog value, bounded however
-/// many outlets report one event.
+/// many outlets report one event. Every change republishes the whole entry: at 50 a popular
+/// event's changes were about 12 KB each, at 20 about 5 KB.
 pub const MAX_SOURCES: usize = 20;
 
 /// When changes are published.
