@@ -13,7 +13,8 @@
 #   (b) examples/passthrough.rs, the same Kafka work minus the extraction;
 # (c) the ratios (a)/(b) and (a2)/(b); (d) for (a) and for (a2), with dateline idle on a fresh
 # input topic, produce at half of that run's rate and measure produce -> timeline record latency
-# on a read_committed consumer; (e) each run's peak RSS (VmHWM). Prints a table and writes
+# on a read_committed consumer; (e) each run's peak RSS (VmHWM). Order: (b), (a), (d) for (a),
+# (a2), (d) for (a2): the run that writes the most comes last. Prints a table and writes
 # target/bench/pipeline.json. Rates are measured from the first committed batch to the last
 # ("steady"; group join and init_transactions excluded) and also over the whole run.
 #
@@ -127,8 +128,6 @@ run_dateline() {
 # (Functions run in a subshell below: the topics they create are listed for clean-up here.)
 timeline_topics "$in" full
 timeline_topics "$lat_in-full" latency-full
-a_json=$(run_dateline extract false)
-a2_json=$(run_dateline full true)
 
 # (b) passthrough
 say "(b) exactly-once passthrough"
@@ -163,7 +162,12 @@ latency() {
   pids=()
   echo "$json"
 }
+# Each dateline configuration is measured (throughput, then latency) before the next one
+# loads the broker with its output: the passthrough and the extraction stage first, then the
+# default configuration, whose timeline stage writes the most.
+a_json=$(run_dateline extract false)
 d_json=$(latency extract false "$a_json")
+a2_json=$(run_dateline full true)
 d2_json=$(latency full true "$a2_json")
 
 result=$(jq -n --argjson n "$n" --argjson bytes "$bytes" --argjson load "$load_json" \
