@@ -1,8 +1,9 @@
 //! How the timeline store and the extractor scale: run by `scripts/bench-scaling.sh`, one
 //! process per size so each peak RSS is its own.
 //!
-//! - `bench_scaling entries N [TIMELINES]`: applies N reports that each create an entry, spread
-//!   over TIMELINES timelines (default 1000), then N/10 reports that merge into existing entries;
+//! - `bench_scaling entries N [TIMELINES] [memory|disk]`: applies N reports that each create an
+//!   entry, spread over TIMELINES timelines (default 1000), with the entry bodies in memory
+//!   (default) or on disk (`[timelines] state`), then N/10 reports that merge into existing entries;
 //!   prints the insert and merge rates, the changelog bytes, the time to restore the state from
 //!   that changelog, and the peak RSS, as one JSON line.
 //! - `bench_scaling article BYTES`: extracts one article of about BYTES of news text (TBAQ
@@ -13,6 +14,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, NaiveDate};
 use dateline::events::Modality;
 use dateline::tagger::{Granularity, TimexType};
+use dateline::timeline::bodies::{Backend, Bodies};
 use dateline::timeline::store::{Changes, PartitionState, StoreSettings};
 use dateline::timeline::{ArticleRef, DateInfo, EventInfo, TimelineRecord};
 
@@ -66,6 +68,9 @@ fn report(i: usize, article: usize, timelines: usize) -> (String, TimelineRecord
     (key, record)
 }
 
+/// Reports per logged batch (the pipeline's default batch size).
+const BATCH: usize = 500;
+
 fn rss_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -83,35 +88,54 @@ fn peak_rss_mb() -> f64 {
     rss_mb("VmHWM:")
 }
 
-fn entries(n: usize, timelines: usize) {
+fn entries(n: usize, timelines: usize, backend: &str) {
     let settings = StoreSettings::default();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let backend = match backend {
+        "memory" => Backend::Memory,
+        "disk" => Backend::Disk {
+            dir: dir.path().to_path_buf(),
+            cache_bytes: 16 << 20,
+        },
+        other => panic!("unknown backend {other:?}: memory or disk"),
+    };
+    let fresh = || PartitionState::new(Bodies::open(&backend, 0));
     // 1. Inserts and merges, changelog discarded: the store's own memory.
     let rss_before = rss_mb("VmRSS:");
-    let mut state = PartitionState::default();
+    let mut state = fresh();
     let started = Instant::now();
+    // Logged every BATCH reports, as the pipeline does once per batch.
+    let mut changes = Changes::default();
     for i in 0..n {
         let (key, record) = report(i, i / 4, timelines);
-        let mut changes = Changes::default();
         state.apply(&key, &record, &settings, &mut changes);
-        state.log(&mut changes);
+        if (i + 1) % BATCH == 0 {
+            state.log(&mut changes);
+            changes = Changes::default();
+        }
     }
+    state.log(&mut changes);
     let insert_secs = started.elapsed().as_secs_f64();
     let merges = (n / 10).max(1);
     let started = Instant::now();
+    let mut changes = Changes::default();
     for i in 0..merges {
         // Same timeline, day and trigger as report i, from another article: a second source.
         let (key, record) = report(i, n + i, timelines);
-        let mut changes = Changes::default();
         state.apply(&key, &record, &settings, &mut changes);
-        state.log(&mut changes);
+        if (i + 1) % BATCH == 0 {
+            state.log(&mut changes);
+            changes = Changes::default();
+        }
     }
+    state.log(&mut changes);
     let merge_secs = started.elapsed().as_secs_f64();
     let held = state.len();
     let store_mb = rss_mb("VmRSS:") - rss_before;
     drop(state);
 
     // 2. The compacted changelog of the same inserts, and the time to restore from it.
-    let mut state = PartitionState::default();
+    let mut state = fresh();
     let mut latest: std::collections::HashMap<String, Option<Vec<u8>>> =
         std::collections::HashMap::new();
     for i in 0..n {
@@ -128,16 +152,18 @@ fn entries(n: usize, timelines: usize) {
         .sum::<usize>() as f64
         / 1e6;
     let started = Instant::now();
-    let mut restored = PartitionState::default();
+    let mut restored = fresh();
     for (k, v) in &latest {
         restored.restore(k, v.as_deref()).expect("restores");
     }
+    restored.restored();
     let restore_secs = started.elapsed().as_secs_f64();
     assert_eq!(restored.len(), n);
     println!(
         "{}",
         serde_json::json!({
             "mode": "entries",
+            "backend": if matches!(backend, Backend::Memory) { "memory" } else { "disk" },
             "entries": held,
             "timelines": timelines,
             "insert_per_sec": n as f64 / insert_secs,
@@ -205,10 +231,14 @@ fn main() {
             .unwrap_or(default)
     };
     match args.get(1).map(String::as_str) {
-        Some("entries") => entries(number(2, 1000), number(3, 1000)),
+        Some("entries") => entries(
+            number(2, 1000),
+            number(3, 1000),
+            args.get(4).map_or("memory", String::as_str),
+        ),
         Some("article") => article(number(2, 100_000)),
         _ => {
-            eprintln!("usage: bench_scaling entries N [TIMELINES] | article BYTES");
+            eprintln!("usage: bench_scaling entries N [TIMELINES] [memory|disk] | article BYTES");
             std::process::exit(2);
         }
     }

@@ -20,7 +20,8 @@
 #
 # Environment: BENCH_LATENCY_SECONDS (20), BENCH_CORPUS (../shared/corpora/tbaq),
 # BENCH_WORKER_THREADS (0 = one per core), BENCH_BATCH (500) and BENCH_BATCH_MS (50, the default)
-# for both dateline and the passthrough, BENCH_KEEP_TOPICS=1 to keep the topics.
+# for both dateline and the passthrough, BENCH_STATE (disk, the default, or memory: where the
+# timeline state keeps entry bodies, `[timelines] state`), BENCH_KEEP_TOPICS=1 to keep the topics.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -32,6 +33,7 @@ lat_seconds=${BENCH_LATENCY_SECONDS:-20}
 workers=${BENCH_WORKER_THREADS:-0}
 batch=${BENCH_BATCH:-500}
 batch_ms=${BENCH_BATCH_MS:-50}
+state=${BENCH_STATE:-disk}
 out=$root/target/bench
 mkdir -p "$out"
 say() { echo "bench-pipeline: $*" >&2; }
@@ -98,6 +100,7 @@ level = "warn"
 [timelines]
 enabled = $5
 output = "$run_id-timelines-$4"
+state = "$state"
 EOF
   echo "$work/dateline-$4.toml"
 }
@@ -185,7 +188,7 @@ result=$(jq -n --argjson n "$n" --argjson bytes "$bytes" --argjson load "$load_j
               + (if x.drained_s then {extraction_stage_done_s: x.total_s} else {} end);
   def ratio(x): per_s(x) / per_s($b);
   {n: $n, input_bytes: $bytes, mean_article_bytes: ($bytes / $n), cores: ($cores | tonumber),
-   loadavg_at_end: $loadavg, batch: {max_records: '"$batch"', max_ms: '"$batch_ms"'},
+   loadavg_at_end: $loadavg, batch: {max_records: '"$batch"', max_ms: '"$batch_ms"'}, timeline_state: "'"$state"'",
    dateline: (rate($a) + {ratio: ratio($a), ratio_total: ($b.total_s / fin($a)), latency: $d}),
    dateline_with_timelines: (rate($a2) + {ratio: ratio($a2), ratio_total: ($b.total_s / fin($a2)),
                              latency: $d2}),

@@ -406,6 +406,30 @@ pub struct TimelinesConfig {
     /// many as the input topic. They bound how many instances share the timeline work.
     #[serde(default)]
     pub partitions: i32,
+    /// Where the state keeps its entries' bodies (sources, sentence): `disk`, a file per
+    /// partition under `state_dir` that is a cache of the changelog (rebuilt from it on every
+    /// assignment, deleted when the partition goes), or `memory`. Merge indexes stay in memory
+    /// either way. Example: `"disk"`.
+    #[serde(default)]
+    pub state: StateBackend,
+    /// Directory of the on-disk state; each process uses `<state_dir>/<pid>`. Unset means
+    /// `<system temp dir>/dateline-state`. Example: `"/var/lib/dateline"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<PathBuf>,
+    /// Page cache of the on-disk state, per partition, in MiB. Example: `16`.
+    #[serde(default = "default_state_cache_mb")]
+    pub state_cache_mb: u64,
+}
+
+/// Where the timeline state keeps entry bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateBackend {
+    /// A redb file per partition.
+    #[default]
+    Disk,
+    /// In memory.
+    Memory,
 }
 
 impl TimelinesConfig {
@@ -444,6 +468,9 @@ impl Default for TimelinesConfig {
             late_topic: None,
             changelog_topic: None,
             partitions: 0,
+            state: StateBackend::default(),
+            state_dir: None,
+            state_cache_mb: default_state_cache_mb(),
         }
     }
 }
@@ -456,6 +483,9 @@ fn default_timeline_kinds() -> Vec<TimelineKind> {
 }
 fn default_allowed_lateness_ms() -> u64 {
     86_400_000
+}
+fn default_state_cache_mb() -> u64 {
+    16
 }
 fn default_timelines_output() -> String {
     "timelines".to_string()

@@ -232,6 +232,13 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     };
     http.abort();
     forward.abort();
+    // Deletes the on-disk state files (a cache of the changelog) of every partition.
+    store.write(|partitions| partitions.clear());
+    if let crate::timeline::bodies::Backend::Disk { dir, .. } =
+        crate::pipeline::timelines::backend(&config.timelines)
+    {
+        let _ = std::fs::remove_dir(dir);
+    }
     a.context("the pipeline thread panicked")??;
     b.context("the timeline stage thread panicked")??;
     Ok(())

@@ -39,6 +39,8 @@ pub const TIMELINE_OVERSIZE: &str = "dateline_timeline_oversize_total";
 pub const TIMELINE_RESTORED: &str = "dateline_timeline_restored_records_total";
 /// Gauge: timeline entries held by this instance.
 pub const TIMELINE_ENTRIES: &str = "dateline_timeline_entries";
+/// Counter: on-disk timeline state errors (the state then stays in memory).
+pub const TIMELINE_STATE_ERRORS: &str = "dateline_timeline_state_errors_total";
 
 /// Histogram buckets of the `_seconds` metrics: 100 µs to 30 s.
 const SECONDS_BUCKETS: &[f64] = &[

@@ -301,3 +301,84 @@ fn sources_stay_bounded_however_many_outlets_report_an_event() {
     assert!(again.output.is_empty());
     assert_eq!(state.len(), 1);
 }
+
+/// Records of many articles over two years: repeated events (which merge), finer dates of them,
+/// and new ones, in an order that moves the watermark forwards and back.
+fn busy_stream() -> Vec<TimelineRecord> {
+    let triggers = ["tests", "talks", "summit", "launch", "rejected"];
+    let mut records = Vec::new();
+    for i in 0..400u32 {
+        let published = day("2018-01-01") + Duration::days(i64::from((i * 7) % 700));
+        let event = day("2018-01-01") + Duration::days(i64::from((i * 13) % 600));
+        let value = if i % 5 == 0 {
+            event.format("%Y-%m").to_string()
+        } else {
+            event.to_string()
+        };
+        records.push(record(
+            &format!("art-{}", i % 150),
+            &published.to_string(),
+            &value,
+            triggers[(i % 5) as usize],
+        ));
+    }
+    records
+}
+
+fn disk(dir: &std::path::Path) -> PartitionState {
+    use dateline::timeline::bodies::{Backend, Bodies};
+    let backend = Backend::Disk {
+        dir: dir.to_path_buf(),
+        cache_bytes: 1 << 20,
+    };
+    let state = PartitionState::new(Bodies::open(&backend, 0));
+    assert_eq!(state.body_memory_bytes(), 0);
+    state
+}
+
+/// Entry bodies on disk change nothing: per batch, the same output, late changes and changelog
+/// as in memory, the same listings, and the same after a restore from the changelog into a disk
+/// state; while only the batch's bodies are in memory.
+#[test]
+fn the_disk_backend_answers_exactly_like_the_memory_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = busy_stream();
+    for settings in [immediate(), watermark(3)] {
+        let mut memory = PartitionState::default();
+        let mut on_disk = disk(dir.path());
+        let mut log = Vec::new();
+        for batch in records[..300].chunks(37) {
+            let a = apply_all(&mut memory, &settings, batch);
+            let b = apply_all(&mut on_disk, &settings, batch);
+            assert_eq!(a, b, "{:?}", settings.ordering);
+            assert_eq!(on_disk.body_memory_bytes(), 0, "flushed after log");
+            log.push(b);
+        }
+        assert!(memory.body_memory_bytes() > 0);
+        let listing = |s: &PartitionState| {
+            s.entries(KEY, None, None, settings.ordering)
+                .unwrap_or_default()
+        };
+        assert_eq!(listing(&memory), listing(&on_disk));
+        assert!(listing(&memory).len() > 50, "a busy timeline");
+        assert!(
+            listing(&memory).iter().any(|e| e.version > 1),
+            "merges happened"
+        );
+
+        let mut back = disk(dir.path());
+        for c in &log {
+            for (key, value) in &c.changelog {
+                back.restore(key, value.as_deref()).unwrap();
+            }
+        }
+        back.restored();
+        assert_eq!(listing(&back), listing(&memory));
+        for batch in records[300..].chunks(37) {
+            let a = apply_all(&mut memory, &settings, batch);
+            let b = apply_all(&mut back, &settings, batch);
+            assert_eq!(a, b, "{:?} after restore", settings.ordering);
+        }
+    }
+    drop(dir);
+}

@@ -36,12 +36,13 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use crate::config::{Config, TimelinesConfig};
+use crate::config::{Config, StateBackend, TimelinesConfig};
 use crate::pipeline::error::{ErrorClass, PipelineError};
 use crate::pipeline::shutdown::Shutdown;
 use crate::pipeline::sink::{CommitError, Sink};
 use crate::pipeline::source::{Batch, Source};
 use crate::pipeline::status::PipelineStatus;
+use crate::timeline::bodies::{self, Backend};
 use crate::timeline::keys::Aliases;
 use crate::timeline::store::{Changes, PartitionState, Prepared, SharedStore, StoreSettings};
 use crate::timeline::{ENTRY_SCHEMA_VERSION, TimelineEntry, TimelineRecord};
@@ -74,7 +75,26 @@ pub fn settings(config: &TimelinesConfig) -> Result<StoreSettings, PipelineError
             i64::try_from(config.allowed_lateness_ms).unwrap_or(i64::MAX / 2),
         ),
         aliases: load_aliases(config)?,
+        backend: backend(config),
     })
+}
+
+/// Where the configured state keeps entry bodies.
+pub fn backend(config: &TimelinesConfig) -> Backend {
+    match config.state {
+        StateBackend::Memory => Backend::Memory,
+        StateBackend::Disk => {
+            let base = config
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("dateline-state"));
+            Backend::Disk {
+                dir: bodies::process_dir(&base),
+                cache_bytes: usize::try_from(config.state_cache_mb.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
+            }
+        }
+    }
 }
 
 /// Group id of the timeline stage's consumers.
@@ -417,7 +437,9 @@ fn apply(batch: &Batch, store: &SharedStore, settings: &StoreSettings) -> BTreeM
     }
     store.write(|partitions| {
         for p in by_partition.keys() {
-            partitions.entry(*p).or_default();
+            partitions
+                .entry(*p)
+                .or_insert_with(|| PartitionState::for_partition(settings, *p));
         }
         let work: Vec<(i32, &mut PartitionState, Vec<&OwnedMessage>)> = partitions
             .iter_mut()
@@ -639,7 +661,8 @@ pub fn read_changelog(
         client.set(key, value.to_string());
     }
     let consumer: BaseConsumer = client.create().map_err(fatal)?;
-    let mut state = PartitionState::default();
+    let mut state =
+        PartitionState::new(bodies::Bodies::open(&backend(&config.timelines), partition));
     let (low, high) = consumer
         .fetch_watermarks(changelog, partition, ADMIN_TIMEOUT)
         .map_err(fatal)?;
@@ -677,7 +700,10 @@ pub fn read_changelog(
                     );
                 }
             }
-            Some(Err(KafkaError::PartitionEOF(_))) => break,
+            Some(Err(KafkaError::PartitionEOF(_))) => {
+                state.restored();
+                break;
+            }
             Some(Err(error)) => match crate::pipeline::error::classify(&error) {
                 ErrorClass::Fatal => return Err(fatal(error)),
                 _ => tracing::warn!(error = %error, "changelog read error; continuing"),

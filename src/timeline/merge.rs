@@ -60,8 +60,10 @@ pub const MAX_TIME_GAP_MINUTES: i64 = 180;
 pub struct Candidate<'a> {
     /// The entry's date (the most precise report's).
     pub date: &'a DateInfo,
-    /// The entry's event (the first report's).
-    pub event: &'a EventInfo,
+    /// The trigger of the entry's event (the first report's).
+    pub trigger: &'a str,
+    /// Whether that event is negated ([`Modality::Negated`]).
+    pub negated: bool,
     /// Entity keys of every report merged so far ([`entity_keys`]).
     pub entities: &'a [String],
     /// [`event_class_dated`] of `event` and `date`: computed once per entry (the store keeps
@@ -74,7 +76,8 @@ impl<'a> Candidate<'a> {
     pub fn of(date: &'a DateInfo, event: &'a EventInfo, entities: &'a [String]) -> Self {
         Candidate {
             date,
-            event,
+            trigger: &event.trigger,
+            negated: event.modality == Modality::Negated,
             entities,
             class: Cow::Owned(event_class_dated(event, Some(&date.text))),
         }
@@ -887,8 +890,7 @@ pub fn same_event(existing: &Candidate<'_>, incoming: &Candidate<'_>) -> bool {
     if existing.class.is_empty() || existing.class != incoming.class {
         return false;
     }
-    let negated = |c: &Candidate<'_>| c.event.modality == Modality::Negated;
-    if negated(existing) != negated(incoming) {
+    if existing.negated != incoming.negated {
         return false;
     }
     if !dates_compatible(existing.date, incoming.date) {
@@ -917,9 +919,7 @@ pub fn best_match(candidates: &[Candidate<'_>], incoming: &Candidate<'_>) -> Opt
             c.date.start == incoming.date.start && c.date.end == incoming.date.end,
             overlap(c.entities, incoming.entities),
             c.entities.len(),
-            c.event
-                .trigger
-                .eq_ignore_ascii_case(&incoming.event.trigger),
+            c.trigger.eq_ignore_ascii_case(incoming.trigger),
         );
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((score, i));

@@ -384,10 +384,8 @@ fn cluster(records: &[TimelineRecord], aliases: &Aliases, matcher: Matcher) -> V
 /// The naive baseline: the same trigger word (any case) and the same interval.
 fn baseline_match(candidates: &[Candidate<'_>], incoming: &Candidate<'_>) -> Option<usize> {
     candidates.iter().position(|c| {
-        !c.event.trigger.is_empty()
-            && c.event
-                .trigger
-                .eq_ignore_ascii_case(&incoming.event.trigger)
+        !c.trigger.is_empty()
+            && c.trigger.eq_ignore_ascii_case(incoming.trigger)
             && c.date.start == incoming.date.start
             && c.date.end == incoming.date.end
     })

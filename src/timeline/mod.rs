@@ -7,6 +7,7 @@
 //! "Dec. 13, 2019", and "June 2018" after "June 12, 2018". For deadlines and periods this is
 //! when the event is known to have happened, and it is total and deterministic.
 
+pub mod bodies;
 pub mod entry;
 pub mod keys;
 pub mod merge;

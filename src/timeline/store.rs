@@ -31,16 +31,17 @@
 //! publication time seen). The changelog is partitioned like the events topic, so a partition's
 //! state is read back from the same partition number.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::bodies::{Backend, Bodies};
 use super::entry::{ENTRY_SCHEMA_VERSION, Position, SourceRef, TimelineEntry, TimelineSummary};
 use super::keys::Aliases;
 use super::merge::{self, Candidate};
-use super::record::TimelineRecord;
+use super::record::{DateInfo, TimelineRecord};
 
 /// Most reports listed in an entry's `sources` (the first ones to arrive); `version` counts them
 /// all. Keeps every entry, and so every published record and changelog value, bounded however
@@ -77,6 +78,8 @@ pub struct StoreSettings {
     pub allowed_lateness: Duration,
     /// Alias table, to compare the entities of reports.
     pub aliases: Aliases,
+    /// Where each partition keeps its entries' bodies.
+    pub backend: Backend,
 }
 
 impl Default for StoreSettings {
@@ -85,6 +88,7 @@ impl Default for StoreSettings {
             ordering: Ordering::Immediate,
             allowed_lateness: Duration::days(1),
             aliases: Aliases::builtin(),
+            backend: Backend::Memory,
         }
     }
 }
@@ -126,12 +130,11 @@ impl Changes {
 type SortKey = (NaiveDate, NaiveDate, String, String);
 
 fn sort_key(entry: &TimelineEntry) -> SortKey {
-    (
-        entry.date.end,
-        entry.date.start,
-        entry.date.value.clone(),
-        entry.entry_id.clone(),
-    )
+    sort_key_of(&entry.date, &entry.entry_id)
+}
+
+fn sort_key_of(date: &DateInfo, id: &str) -> SortKey {
+    (date.end, date.start, date.value.clone(), id.to_string())
 }
 
 /// Index key of an entry by span class: class, last day, sort key.
@@ -141,15 +144,15 @@ type SpanKey = (u8, NaiveDate, Option<SortKey>);
 /// half year, a year and [`merge::MAX_SPAN_DAYS`]. Longer entries are never merge candidates.
 const SPAN_CLASSES: [i64; 7] = [0, 7, 31, 92, 184, 366, merge::MAX_SPAN_DAYS];
 
-fn span_class(entry: &TimelineEntry) -> Option<u8> {
-    let days = (entry.date.end - entry.date.start).num_days();
+fn span_class(date: &DateInfo) -> Option<u8> {
+    let days = (date.end - date.start).num_days();
     SPAN_CLASSES
         .iter()
         .position(|max| days <= *max)
         .map(|i| i as u8)
 }
 
-/// One entry as the store keeps it (and logs it).
+/// One entry as the store logs it: its body, kept in [`Bodies`] under its changelog key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct StoredEntry {
     entry: TimelineEntry,
@@ -157,18 +160,69 @@ struct StoredEntry {
     entities: Vec<String>,
     /// Watermark mode: released to the output topic.
     released: bool,
-    /// The entry's merge class ([`merge::event_class_dated`]), kept so that matching a report
-    /// against many candidates does not re-read every candidate's sentence. Not logged:
-    /// derived again on restore ([`StoredEntry::refresh_class`]).
-    #[serde(skip)]
-    class: String,
 }
 
 impl StoredEntry {
-    /// Derives `class` from the entry's event and date (after creation, restore, or a change of
-    /// date).
-    fn refresh_class(&mut self) {
-        self.class = merge::event_class_dated(&self.entry.event, Some(&self.entry.date.text));
+    /// The entry's merge class ([`merge::event_class_dated`]); it reads the whole sentence, so
+    /// it is computed when the entry is created, restored or re-dated, and kept in its [`Head`].
+    fn class(&self) -> String {
+        merge::event_class_dated(&self.entry.event, Some(&self.entry.date.text))
+    }
+}
+
+/// What the store keeps in memory of an entry: what merging, ordering and release read. The
+/// rest (sources, sentence, phrase) is in the body, read when the entry changes or is listed.
+#[derive(Debug, Clone)]
+struct Head {
+    date: DateInfo,
+    trigger: String,
+    negated: bool,
+    /// Entity keys of every report merged so far.
+    entities: Vec<String>,
+    /// [`StoredEntry::class`].
+    class: String,
+    released: bool,
+}
+
+impl Head {
+    fn of(stored: &StoredEntry, class: String) -> Self {
+        Head {
+            // The written form is read from the body when needed (merge class); not kept here.
+            date: DateInfo {
+                text: String::new(),
+                ..stored.entry.date.clone()
+            },
+            trigger: stored.entry.event.trigger.clone(),
+            negated: stored.entry.event.modality == crate::events::Modality::Negated,
+            entities: stored.entities.clone(),
+            class,
+            released: stored.released,
+        }
+    }
+}
+
+/// The changelog key (and body key) of an entry.
+fn entry_key(timeline: &str, id: &str) -> String {
+    format!("entry|{timeline}|{id}")
+}
+
+/// The body of entry `key`: the changed one of this batch, else the stored one.
+fn take_body(
+    dirty: &mut HashMap<String, StoredEntry>,
+    bodies: &Bodies,
+    key: &str,
+) -> Option<StoredEntry> {
+    dirty.remove(key).or_else(|| read_body(bodies, key))
+}
+
+fn read_body(bodies: &Bodies, key: &str) -> Option<StoredEntry> {
+    let bytes = bodies.get(key)?;
+    match serde_json::from_slice(&bytes) {
+        Ok(stored) => Some(stored),
+        Err(error) => {
+            tracing::error!(key, %error, "unreadable timeline entry body");
+            None
+        }
     }
 }
 
@@ -187,9 +241,21 @@ struct Timeline {
     /// The same keys by span class and last day, for [`Timeline::near`]. (`None` only in range
     /// bounds: it sorts before every key.)
     by_span: BTreeSet<SpanKey>,
-    entries: HashMap<String, StoredEntry>,
-    /// `event_id` of every report -> entry id.
-    reports: HashMap<String, String>,
+    entries: HashMap<String, Head>,
+    /// The `event_id` of every report merged here, as [`report_hash`]es: 8 bytes a report
+    /// instead of two strings. Two ids of one timeline share a hash with odds of about n²/2⁶⁵
+    /// (3·10⁻⁸ for a million reports); the later report would then be taken for a redelivery.
+    reports: HashSet<u64>,
+}
+
+/// A stable 64-bit hash of a report's `event_id` (the same in every process and run, so a
+/// restored state recognises the same reports).
+fn report_hash(event_id: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(event_id.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
 }
 
 impl Timeline {
@@ -197,49 +263,47 @@ impl Timeline {
     /// one report it adds).
     fn register_reports(&mut self, stored: &StoredEntry) {
         for s in &stored.entry.sources {
-            self.reports
-                .insert(s.event_id.clone(), stored.entry.entry_id.clone());
+            self.reports.insert(report_hash(&s.event_id));
         }
     }
 
     /// Removes an entry and its index keys, to change it and [`Timeline::insert`] it again.
-    fn take(&mut self, id: &str) -> Option<StoredEntry> {
+    fn take(&mut self, id: &str) -> Option<Head> {
         let old = self.entries.remove(id)?;
-        let k = sort_key(&old.entry);
-        if let Some(class) = span_class(&old.entry) {
+        let k = sort_key_of(&old.date, id);
+        if let Some(class) = span_class(&old.date) {
             self.by_span.remove(&(class, k.0, Some(k.clone())));
         }
         self.order.remove(&k);
         Some(old)
     }
 
-    fn insert(&mut self, stored: StoredEntry) {
-        self.take(&stored.entry.entry_id);
-        let k = sort_key(&stored.entry);
-        if let Some(class) = span_class(&stored.entry) {
+    fn insert(&mut self, id: String, head: Head) {
+        self.take(&id);
+        let k = sort_key_of(&head.date, &id);
+        if let Some(class) = span_class(&head.date) {
             self.by_span.insert((class, k.0, Some(k.clone())));
         }
         self.order.insert(k);
-        self.entries.insert(stored.entry.entry_id.clone(), stored);
+        self.entries.insert(id, head);
     }
 
     /// Neighbours of `key` among entries that `visible` admits.
-    fn position(&self, key: &SortKey, visible: impl Fn(&StoredEntry) -> bool) -> Position {
-        let find = |k: &SortKey| self.entries.get(&k.3).filter(|e| visible(e));
-        let before = self
-            .order
-            .range(..key.clone())
-            .rev()
-            .find_map(find)
-            .map(|e| e.entry.entry_id.clone());
+    fn position(&self, key: &SortKey, visible: impl Fn(&Head) -> bool) -> Position {
+        let find = |k: &SortKey| {
+            self.entries
+                .get(&k.3)
+                .filter(|e| visible(e))
+                .map(|_| k.3.clone())
+        };
+        let before = self.order.range(..key.clone()).rev().find_map(find);
         let after = self
             .order
             .range((
                 std::ops::Bound::Excluded(key.clone()),
                 std::ops::Bound::Unbounded,
             ))
-            .find_map(find)
-            .map(|e| e.entry.entry_id.clone());
+            .find_map(find);
         Position { before, after }
     }
 
@@ -316,6 +380,16 @@ impl Timeline {
     }
 }
 
+/// How an entry changed, for [`PartitionState::finish`].
+struct Change {
+    /// Publish it (to output, or late).
+    publish: bool,
+    /// To the late topic.
+    late: bool,
+    /// Its merge class.
+    class: String,
+}
+
 /// The state of every timeline of one partition of the events topic.
 #[derive(Debug, Default)]
 pub struct PartitionState {
@@ -324,6 +398,10 @@ pub struct PartitionState {
     latest: Option<DateTime<FixedOffset>>,
     /// Watermark mode: entries waiting for release, in date order.
     pending: BTreeSet<(SortKey, String)>,
+    /// Entry bodies by changelog key, as of the last [`PartitionState::log`].
+    bodies: Bodies,
+    /// Bodies changed since then, by changelog key: read before `bodies`, moved there by `log`.
+    dirty: HashMap<String, StoredEntry>,
 }
 
 /// The stable id of an entry: its timeline and the event that created it.
@@ -372,6 +450,19 @@ impl Prepared {
 }
 
 impl PartitionState {
+    /// An empty state keeping its entry bodies in `bodies`.
+    pub fn new(bodies: Bodies) -> Self {
+        PartitionState {
+            bodies,
+            ..Default::default()
+        }
+    }
+
+    /// An empty state for `partition`, its bodies where `settings` say.
+    pub fn for_partition(settings: &StoreSettings, partition: i32) -> Self {
+        Self::new(Bodies::open(&settings.backend, partition))
+    }
+
     /// Applies one record to timeline `key` and appends what to publish and log to `changes`.
     pub fn apply(
         &mut self,
@@ -405,11 +496,13 @@ impl PartitionState {
             }
         }
         let timeline = self.timelines.entry(key.to_string()).or_default();
-        if !timeline.reports.contains_key(&record.event_id) {
+        let report = report_hash(&record.event_id);
+        if !timeline.reports.contains(&report) {
             let incoming_entities = &prepared.entities;
             let incoming = Candidate {
                 date: &record.date,
-                event: &record.event,
+                trigger: &record.event.trigger,
+                negated: record.event.modality == crate::events::Modality::Negated,
                 entities: incoming_entities,
                 class: std::borrow::Cow::Borrowed(&prepared.class),
             };
@@ -419,8 +512,9 @@ impl PartitionState {
                     .iter()
                     .filter_map(|id| timeline.entries.get(id))
                     .map(|e| Candidate {
-                        date: &e.entry.date,
-                        event: &e.entry.event,
+                        date: &e.date,
+                        trigger: &e.trigger,
+                        negated: e.negated,
                         entities: &e.entities,
                         class: std::borrow::Cow::Borrowed(&e.class),
                     })
@@ -429,9 +523,17 @@ impl PartitionState {
             };
             match matched {
                 Some(id) => {
-                    let Some(mut stored) = timeline.take(&id) else {
+                    let Some(head) = timeline.take(&id) else {
                         return;
                     };
+                    let body_key = entry_key(key, &id);
+                    let Some(mut stored) = take_body(&mut self.dirty, &self.bodies, &body_key)
+                    else {
+                        // No readable body (logged): the entry stays as it was.
+                        timeline.insert(id, head);
+                        return;
+                    };
+                    let mut class = head.class;
                     if stored.entry.sources.len() < MAX_SOURCES {
                         stored.entry.sources.push(source_of(record));
                     }
@@ -447,7 +549,7 @@ impl PartitionState {
                     if finer && !(watermark && stored.released) {
                         let before = sort_key(&stored.entry);
                         stored.entry.date = record.date.clone();
-                        stored.refresh_class();
+                        class = stored.class();
                         if watermark && self.pending.remove(&(before, key.to_string())) {
                             self.pending
                                 .insert((sort_key(&stored.entry), key.to_string()));
@@ -455,10 +557,23 @@ impl PartitionState {
                     }
                     let publish = !watermark || stored.released;
                     let late = watermark && stored.released;
-                    Self::finish(key, timeline, stored, publish, late, settings, changes);
+                    let change = Change {
+                        publish,
+                        late,
+                        class,
+                    };
+                    Self::finish(
+                        key,
+                        timeline,
+                        stored,
+                        change,
+                        settings,
+                        changes,
+                        &mut self.dirty,
+                    );
                     // Past MAX_SOURCES the report is counted (version) but not listed; it is
                     // still known here, so a second delivery of it changes nothing.
-                    timeline.reports.insert(record.event_id.clone(), id);
+                    timeline.reports.insert(report);
                 }
                 None => {
                     let id = entry_id(key, &record.event_id);
@@ -489,16 +604,26 @@ impl PartitionState {
                         entities: incoming_entities.clone(),
                         // A late entry counts as released: later reports of it are late too.
                         released: !watermark || late,
-                        class: prepared.class.clone(),
                     };
                     if watermark && !late {
                         self.pending.insert((k, key.to_string()));
                     }
                     let publish = !watermark || late;
-                    timeline
-                        .reports
-                        .insert(record.event_id.clone(), stored.entry.entry_id.clone());
-                    Self::finish(key, timeline, stored, publish, late, settings, changes);
+                    timeline.reports.insert(report);
+                    let change = Change {
+                        publish,
+                        late,
+                        class: prepared.class.clone(),
+                    };
+                    Self::finish(
+                        key,
+                        timeline,
+                        stored,
+                        change,
+                        settings,
+                        changes,
+                        &mut self.dirty,
+                    );
                 }
             }
         }
@@ -509,11 +634,16 @@ impl PartitionState {
         key: &str,
         timeline: &mut Timeline,
         mut stored: StoredEntry,
-        publish: bool,
-        late: bool,
+        change: Change,
         settings: &StoreSettings,
         changes: &mut Changes,
+        dirty: &mut HashMap<String, StoredEntry>,
     ) {
+        let Change {
+            publish,
+            late,
+            class,
+        } = change;
         let watermark = settings.ordering == Ordering::Watermark;
         if publish {
             if !late {
@@ -524,26 +654,25 @@ impl PartitionState {
         }
         let k = sort_key(&stored.entry);
         let id = stored.entry.entry_id.clone();
-        timeline.insert(stored);
+        timeline.insert(id.clone(), Head::of(&stored, class));
         if publish {
-            let position = timeline.position(&k, |e| !watermark || e.released);
-            if let Some(stored) = timeline.entries.get_mut(&id) {
-                stored.entry.position = position;
-                let published = stored.entry.clone();
-                if late {
-                    changes.late.push(published);
-                } else {
-                    changes.output.push(published);
-                }
+            stored.entry.position = timeline.position(&k, |e| !watermark || e.released);
+            let published = stored.entry.clone();
+            if late {
+                changes.late.push(published);
+            } else {
+                changes.output.push(published);
             }
         }
+        dirty.insert(entry_key(key, &id), stored);
         changes.unlogged.push(LogKey::Entry(key.to_string(), id));
         changes.unlogged.push(LogKey::Timeline(key.to_string()));
     }
 
     /// Encodes what `apply` changed since the last call into `changes.changelog`: one record per
-    /// key, holding its state now. Call it once the records of a batch are applied.
-    pub fn log(&self, changes: &mut Changes) {
+    /// key, holding its state now, and stores the changed bodies. Call it once the records of a
+    /// batch are applied.
+    pub fn log(&mut self, changes: &mut Changes) {
         let mut seen = std::collections::HashSet::new();
         for k in std::mem::take(&mut changes.unlogged) {
             if !seen.insert(k.clone()) {
@@ -555,16 +684,26 @@ impl PartitionState {
                     format!("timeline|{tl}"),
                     self.timelines.get(tl).map(|t| encode(&t.meta)),
                 ),
-                LogKey::Entry(tl, id) => (
-                    format!("entry|{tl}|{id}"),
-                    self.timelines
-                        .get(tl)
-                        .and_then(|t| t.entries.get(id))
-                        .map(encode),
-                ),
+                LogKey::Entry(tl, id) => {
+                    let key = entry_key(tl, id);
+                    let value = match self.dirty.remove(&key) {
+                        Some(stored) => {
+                            let value = encode(&stored);
+                            self.bodies.put(key.clone(), value.clone());
+                            Some(value)
+                        }
+                        None => self.bodies.get(&key),
+                    };
+                    (key, value)
+                }
             };
             changes.changelog.push(record);
         }
+        // Bodies changed without a log key (none today) are kept too.
+        for (key, stored) in std::mem::take(&mut self.dirty) {
+            self.bodies.put(key, encode(&stored));
+        }
+        self.bodies.flush();
     }
 
     /// The watermark: latest publication time seen, minus the allowed lateness.
@@ -588,12 +727,30 @@ impl PartitionState {
             let Some(timeline) = self.timelines.get_mut(&key) else {
                 continue;
             };
-            let Some(mut stored) = timeline.take(&k.3) else {
+            let Some(head) = timeline.take(&k.3) else {
+                continue;
+            };
+            let body_key = entry_key(&key, &k.3);
+            let Some(mut stored) = take_body(&mut self.dirty, &self.bodies, &body_key) else {
+                timeline.insert(k.3.clone(), head);
                 continue;
             };
             stored.released = true;
             timeline.meta.released_until = Some(k);
-            Self::finish(&key, timeline, stored, true, false, settings, changes);
+            let change = Change {
+                publish: true,
+                late: false,
+                class: head.class,
+            };
+            Self::finish(
+                &key,
+                timeline,
+                stored,
+                change,
+                settings,
+                changes,
+                &mut self.dirty,
+            );
         }
     }
 
@@ -614,20 +771,24 @@ impl PartitionState {
                 self.timelines.entry(name.to_string()).or_default().meta = meta;
             }
             (Some("entry"), Some(name), Some(_)) => {
-                let mut stored: StoredEntry =
+                let stored: StoredEntry =
                     serde_json::from_slice(value).map_err(|e| e.to_string())?;
-                stored.refresh_class();
+                let class = stored.class();
                 let timeline = self.timelines.entry(name.to_string()).or_default();
+                let id = stored.entry.entry_id.clone();
                 let k = sort_key(&stored.entry);
-                if let Some(old) = timeline.entries.get(&stored.entry.entry_id) {
+                if let Some(old) = timeline.entries.get(&id) {
                     self.pending
-                        .remove(&(sort_key(&old.entry), name.to_string()));
+                        .remove(&(sort_key_of(&old.date, &id), name.to_string()));
                 }
                 if !stored.released {
                     self.pending.insert((k, name.to_string()));
                 }
                 timeline.register_reports(&stored);
-                timeline.insert(stored);
+                timeline.insert(id, Head::of(&stored, class));
+                self.dirty.remove(key);
+                self.bodies.put(key.to_string(), value.to_vec());
+                self.bodies.flush_if_large();
             }
             _ => return Err(format!("unknown changelog key {key:?}")),
         }
@@ -643,8 +804,8 @@ impl PartitionState {
                 key: key.clone(),
                 entries: t.entries.len(),
                 version: t.meta.version,
-                first: t.entries.values().map(|e| e.entry.date.start).min(),
-                last: t.entries.values().map(|e| e.entry.date.end).max(),
+                first: t.entries.values().map(|e| e.date.start).min(),
+                last: t.entries.values().map(|e| e.date.end).max(),
             })
             .collect()
     }
@@ -665,13 +826,33 @@ impl PartitionState {
         Some(
             t.order
                 .iter()
-                .filter_map(|k| t.entries.get(&k.3))
-                .filter(|e| settings_ordering == Ordering::Immediate || e.released)
-                .filter(|e| from.is_none_or(|f| e.entry.date.end >= f))
-                .filter(|e| to.is_none_or(|t| e.entry.date.start <= t))
-                .map(|e| e.entry.clone())
+                .filter(|k| {
+                    t.entries.get(&k.3).is_some_and(|e| {
+                        (settings_ordering == Ordering::Immediate || e.released)
+                            && from.is_none_or(|f| e.date.end >= f)
+                            && to.is_none_or(|t| e.date.start <= t)
+                    })
+                })
+                .filter_map(|k| {
+                    let body_key = entry_key(key, &k.3);
+                    match self.dirty.get(&body_key) {
+                        Some(stored) => Some(stored.entry.clone()),
+                        None => read_body(&self.bodies, &body_key).map(|s| s.entry),
+                    }
+                })
                 .collect(),
         )
+    }
+
+    /// Writes the bodies read back by [`PartitionState::restore`] to their store.
+    pub fn restored(&mut self) {
+        self.bodies.flush();
+    }
+
+    /// Bytes of entry bodies held in memory (all of them with the memory backend; those not yet
+    /// written with the disk backend).
+    pub fn body_memory_bytes(&self) -> usize {
+        self.bodies.memory_bytes()
     }
 
     /// Number of entries over all timelines.
@@ -753,6 +934,10 @@ mod tests {
     use crate::tagger::{Granularity, TimexType};
     use crate::timeline::record::{DateInfo, EventInfo};
 
+    fn head(start: NaiveDate, end: NaiveDate) -> Head {
+        Head::of(&stored("x", start, end), String::new())
+    }
+
     fn stored(id: &str, start: NaiveDate, end: NaiveDate) -> StoredEntry {
         StoredEntry {
             entry: TimelineEntry {
@@ -789,7 +974,6 @@ mod tests {
             },
             entities: Vec::new(),
             released: true,
-            class: String::new(),
         }
     }
 
@@ -806,11 +990,7 @@ mod tests {
         for offset in (0..400).step_by(7) {
             for span in spans {
                 let start = day0 + Duration::days(offset);
-                timeline.insert(stored(
-                    &format!("e{n}"),
-                    start,
-                    start + Duration::days(span),
-                ));
+                timeline.insert(format!("e{n}"), head(start, start + Duration::days(span)));
                 n += 1;
             }
         }
@@ -824,7 +1004,7 @@ mod tests {
                     .near(start, end)
                     .into_iter()
                     .filter(|id| {
-                        merge::dates_compatible(&timeline.entries[id].entry.date, &probe.entry.date)
+                        merge::dates_compatible(&timeline.entries[id].date, &probe.entry.date)
                     })
                     .collect();
                 found += expected.len();
