@@ -332,7 +332,7 @@ fn disk(dir: &std::path::Path) -> PartitionState {
         cache_bytes: 1 << 20,
     };
     let state = PartitionState::new(Bodies::open(&backend, 0));
-    assert_eq!(state.body_memory_bytes(), 0);
+    assert_eq!(state.bodies_in_memory(), 0);
     state
 }
 
@@ -351,10 +351,10 @@ fn the_disk_backend_answers_exactly_like_the_memory_backend() {
             let a = apply_all(&mut memory, &settings, batch);
             let b = apply_all(&mut on_disk, &settings, batch);
             assert_eq!(a, b, "{:?}", settings.ordering);
-            assert_eq!(on_disk.body_memory_bytes(), 0, "flushed after log");
+            assert_eq!(on_disk.bodies_in_memory(), 0, "flushed after log");
             log.push(b);
         }
-        assert!(memory.body_memory_bytes() > 0);
+        assert!(memory.bodies_in_memory() > 0);
         let listing = |s: &PartitionState| {
             s.entries(KEY, None, None, settings.ordering)
                 .unwrap_or_default()

@@ -398,9 +398,12 @@ pub struct PartitionState {
     latest: Option<DateTime<FixedOffset>>,
     /// Watermark mode: entries waiting for release, in date order.
     pending: BTreeSet<(SortKey, String)>,
-    /// Entry bodies by changelog key, as of the last [`PartitionState::log`].
+    /// Entry bodies by changelog key, on disk: as of the last [`PartitionState::log`]. (With
+    /// the memory backend it stays empty: every body is in `dirty`.)
     bodies: Bodies,
-    /// Bodies changed since then, by changelog key: read before `bodies`, moved there by `log`.
+    /// Bodies held in memory, by changelog key, read before `bodies`: with the disk backend
+    /// those changed since the last `log` (which moves them to `bodies`); with the memory
+    /// backend all of them, kept as structs so that a change decodes nothing.
     dirty: HashMap<String, StoredEntry>,
 }
 
@@ -673,6 +676,7 @@ impl PartitionState {
     /// key, holding its state now, and stores the changed bodies. Call it once the records of a
     /// batch are applied.
     pub fn log(&mut self, changes: &mut Changes) {
+        let on_disk = self.on_disk();
         let mut seen = std::collections::HashSet::new();
         for k in std::mem::take(&mut changes.unlogged) {
             if !seen.insert(k.clone()) {
@@ -686,10 +690,12 @@ impl PartitionState {
                 ),
                 LogKey::Entry(tl, id) => {
                     let key = entry_key(tl, id);
-                    let value = match self.dirty.remove(&key) {
-                        Some(stored) => {
-                            let value = encode(&stored);
-                            self.bodies.put(key.clone(), value.clone());
+                    let value = match self.dirty.get(&key).map(encode) {
+                        Some(value) => {
+                            if on_disk {
+                                self.dirty.remove(&key);
+                                self.bodies.put(key.clone(), value.clone());
+                            }
                             Some(value)
                         }
                         None => self.bodies.get(&key),
@@ -699,11 +705,13 @@ impl PartitionState {
             };
             changes.changelog.push(record);
         }
-        // Bodies changed without a log key (none today) are kept too.
-        for (key, stored) in std::mem::take(&mut self.dirty) {
-            self.bodies.put(key, encode(&stored));
+        if on_disk {
+            // Bodies changed without a log key (none today) are written too.
+            for (key, stored) in std::mem::take(&mut self.dirty) {
+                self.bodies.put(key, encode(&stored));
+            }
+            self.bodies.flush();
         }
-        self.bodies.flush();
     }
 
     /// The watermark: latest publication time seen, minus the allowed lateness.
@@ -786,9 +794,13 @@ impl PartitionState {
                 }
                 timeline.register_reports(&stored);
                 timeline.insert(id, Head::of(&stored, class));
-                self.dirty.remove(key);
-                self.bodies.put(key.to_string(), value.to_vec());
-                self.bodies.flush_if_large();
+                if self.on_disk() {
+                    self.dirty.remove(key);
+                    self.bodies.put(key.to_string(), value.to_vec());
+                    self.bodies.flush_if_large();
+                } else {
+                    self.dirty.insert(key.to_string(), stored);
+                }
             }
             _ => return Err(format!("unknown changelog key {key:?}")),
         }
@@ -849,10 +861,15 @@ impl PartitionState {
         self.bodies.flush();
     }
 
-    /// Bytes of entry bodies held in memory (all of them with the memory backend; those not yet
-    /// written with the disk backend).
-    pub fn body_memory_bytes(&self) -> usize {
-        self.bodies.memory_bytes()
+    /// Entry bodies held in memory: all of them with the memory backend; with the disk backend
+    /// those changed or restored and not yet written (none after [`PartitionState::log`] or
+    /// [`PartitionState::restored`]).
+    pub fn bodies_in_memory(&self) -> usize {
+        self.dirty.len() + self.bodies.pending()
+    }
+
+    fn on_disk(&self) -> bool {
+        matches!(self.bodies, Bodies::Disk(_))
     }
 
     /// Number of entries over all timelines.
