@@ -55,17 +55,76 @@ pub const MAX_NESTED_SPAN_DAYS: i64 = 30;
 /// Two clock times of the same day further apart than this are different events.
 pub const MAX_TIME_GAP_MINUTES: i64 = 180;
 
+/// A date as merging reads it: its interval and TIMEX3 value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct When<'a> {
+    /// First day.
+    pub start: NaiveDate,
+    /// Last day.
+    pub end: NaiveDate,
+    /// TIMEX3 value (clock times are compared).
+    pub value: &'a str,
+}
+
+impl<'a> From<&'a DateInfo> for When<'a> {
+    fn from(d: &'a DateInfo) -> Self {
+        When {
+            start: d.start,
+            end: d.end,
+            value: &d.value,
+        }
+    }
+}
+
+/// Entity keys: a record's own, or the shared (interned) ones the store keeps.
+#[derive(Debug, Clone, Copy)]
+pub enum Entities<'a> {
+    /// A record's keys.
+    Owned(&'a [String]),
+    /// The store's interned keys.
+    Shared(&'a [std::sync::Arc<str>]),
+}
+
+impl<'a> Entities<'a> {
+    /// How many keys satisfy `f`.
+    fn count(self, f: impl Fn(&str) -> bool) -> usize {
+        match self {
+            Entities::Owned(v) => v.iter().filter(|s| f(s)).count(),
+            Entities::Shared(v) => v.iter().filter(|s| f(s)).count(),
+        }
+    }
+
+    /// Whether a key satisfies `f`.
+    fn any(self, f: impl Fn(&str) -> bool) -> bool {
+        match self {
+            Entities::Owned(v) => v.iter().any(|s| f(s)),
+            Entities::Shared(v) => v.iter().any(|s| f(s)),
+        }
+    }
+
+    fn len(self) -> usize {
+        match self {
+            Entities::Owned(v) => v.len(),
+            Entities::Shared(v) => v.len(),
+        }
+    }
+
+    fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// What the store keeps of an entry to compare reports with.
 #[derive(Debug, Clone)]
 pub struct Candidate<'a> {
     /// The entry's date (the most precise report's).
-    pub date: &'a DateInfo,
+    pub date: When<'a>,
     /// The trigger of the entry's event (the first report's).
     pub trigger: &'a str,
     /// Whether that event is negated ([`Modality::Negated`]).
     pub negated: bool,
     /// Entity keys of every report merged so far ([`entity_keys`]).
-    pub entities: &'a [String],
+    pub entities: Entities<'a>,
     /// [`event_class_dated`] of `event` and `date`: computed once per entry (the store keeps
     /// it) instead of once per comparison, since it reads the whole sentence.
     pub class: Cow<'a, str>,
@@ -75,10 +134,10 @@ impl<'a> Candidate<'a> {
     /// A candidate whose class is computed here.
     pub fn of(date: &'a DateInfo, event: &'a EventInfo, entities: &'a [String]) -> Self {
         Candidate {
-            date,
+            date: date.into(),
             trigger: &event.trigger,
             negated: event.modality == Modality::Negated,
-            entities,
+            entities: Entities::Owned(entities),
             class: Cow::Owned(event_class_dated(event, Some(&date.text))),
         }
     }
@@ -832,6 +891,11 @@ fn span_days(start: NaiveDate, end: NaiveDate) -> i64 {
 /// week"). Two different days never match, nor a day and a year or a decade. Two clock times on
 /// the same day (same UTC offset) match only within [`MAX_TIME_GAP_MINUTES`].
 pub fn dates_compatible(a: &DateInfo, b: &DateInfo) -> bool {
+    when_compatible(a.into(), b.into())
+}
+
+/// [`dates_compatible`] on the parts of the dates it reads.
+pub fn when_compatible(a: When<'_>, b: When<'_>) -> bool {
     let (sa, sb) = (span_days(a.start, a.end), span_days(b.start, b.end));
     if sa < 0 || sb < 0 {
         return false;
@@ -846,7 +910,7 @@ pub fn dates_compatible(a: &DateInfo, b: &DateInfo) -> bool {
     if !ok {
         return false;
     }
-    if let (Some((ma, oa)), Some((mb, ob))) = (clock(&a.value), clock(&b.value))
+    if let (Some((ma, oa)), Some((mb, ob))) = (clock(a.value), clock(b.value))
         && same
         && oa == ob
         && (ma - mb).abs() > MAX_TIME_GAP_MINUTES
@@ -874,13 +938,11 @@ fn same_entity(a: &str, b: &str) -> bool {
 }
 
 /// Number of entities of `a` that also appear in `b` ([`same_entity`]).
-fn overlap(a: &[String], b: &[String]) -> usize {
-    a.iter()
-        .filter(|x| b.iter().any(|y| same_entity(x, y)))
-        .count()
+fn overlap(a: Entities<'_>, b: Entities<'_>) -> usize {
+    a.count(|x| b.any(|y| same_entity(x, y)))
 }
 
-fn single_day(d: &DateInfo) -> bool {
+fn single_day(d: When<'_>) -> bool {
     d.start == d.end
 }
 
@@ -893,7 +955,7 @@ pub fn same_event(existing: &Candidate<'_>, incoming: &Candidate<'_>) -> bool {
     if existing.negated != incoming.negated {
         return false;
     }
-    if !dates_compatible(existing.date, incoming.date) {
+    if !when_compatible(existing.date, incoming.date) {
         return false;
     }
     if existing.entities.is_empty() || incoming.entities.is_empty() {

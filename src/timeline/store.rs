@@ -32,6 +32,7 @@
 //! state is read back from the same partition number.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -40,8 +41,8 @@ use sha2::{Digest, Sha256};
 use super::bodies::{Backend, Bodies};
 use super::entry::{ENTRY_SCHEMA_VERSION, Position, SourceRef, TimelineEntry, TimelineSummary};
 use super::keys::Aliases;
-use super::merge::{self, Candidate};
-use super::record::{DateInfo, TimelineRecord};
+use super::merge::{self, Candidate, Entities, When};
+use super::record::TimelineRecord;
 
 /// Most reports listed in an entry's `sources` (the first ones to arrive); `version` counts them
 /// all. Keeps every entry, and so every published record and changelog value, bounded however
@@ -113,7 +114,7 @@ pub struct Changes {
 enum LogKey {
     Watermark,
     Timeline(String),
-    Entry(String, String),
+    Entry(String, Id),
 }
 
 impl Changes {
@@ -126,26 +127,83 @@ impl Changes {
     }
 }
 
-/// Sort key of an entry: last day, first day, value, id.
-type SortKey = (NaiveDate, NaiveDate, String, String);
+/// An entry id (`te-` and 16 hex digits) as its number. Its order is the order of the text.
+type Id = u64;
 
-fn sort_key(entry: &TimelineEntry) -> SortKey {
-    sort_key_of(&entry.date, &entry.entry_id)
+/// The number of an entry id made by [`entry_id`]; `None` for any other text.
+fn parse_id(id: &str) -> Option<Id> {
+    id.strip_prefix("te-")
+        .filter(|h| h.len() == 16 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
 }
 
-fn sort_key_of(date: &DateInfo, id: &str) -> SortKey {
-    (date.end, date.start, date.value.clone(), id.to_string())
+/// The text of an entry id.
+fn id_text(id: Id) -> String {
+    format!("te-{id:016x}")
+}
+
+/// Sort key of an entry: last day, first day, value, id (the value shared with its [`Head`]).
+type SortKey = (NaiveDate, NaiveDate, Arc<str>, Id);
+
+/// The sort key of `entry`, whose id is `id`.
+fn sort_key(entry: &TimelineEntry, id: Id, strings: &mut Interner) -> SortKey {
+    (
+        entry.date.end,
+        entry.date.start,
+        strings.get(&entry.date.value),
+        id,
+    )
+}
+
+/// The changelog form of a sort key, with the id as text (as it was logged before ids were
+/// kept as numbers).
+mod sort_key_text {
+    use super::*;
+    use serde::de::Error as _;
+
+    pub fn serialize<S: serde::Serializer>(k: &Option<SortKey>, s: S) -> Result<S::Ok, S::Error> {
+        k.as_ref()
+            .map(|k| (k.0, k.1, &*k.2, id_text(k.3)))
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SortKey>, D::Error> {
+        let k: Option<(NaiveDate, NaiveDate, String, String)> = Deserialize::deserialize(d)?;
+        k.map(|(end, start, value, id)| {
+            parse_id(&id)
+                .map(|id| (end, start, Arc::from(value), id))
+                .ok_or_else(|| D::Error::custom(format!("not an entry id: {id:?}")))
+        })
+        .transpose()
+    }
 }
 
 /// Index key of an entry by span class: class, last day, sort key.
 type SpanKey = (u8, NaiveDate, Option<SortKey>);
 
+/// Strings many entries share (entity keys, merge classes, values), stored once.
+#[derive(Debug, Default)]
+struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(s) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(s);
+        self.0.insert(Arc::clone(&shared));
+        shared
+    }
+}
+
 /// Longest span, in days, of each span class: a day, a week, a month, a quarter or season, a
 /// half year, a year and [`merge::MAX_SPAN_DAYS`]. Longer entries are never merge candidates.
 const SPAN_CLASSES: [i64; 7] = [0, 7, 31, 92, 184, 366, merge::MAX_SPAN_DAYS];
 
-fn span_class(date: &DateInfo) -> Option<u8> {
-    let days = (date.end - date.start).num_days();
+fn span_class(start: NaiveDate, end: NaiveDate) -> Option<u8> {
+    let days = (end - start).num_days();
     SPAN_CLASSES
         .iter()
         .position(|max| days <= *max)
@@ -170,40 +228,47 @@ impl StoredEntry {
     }
 }
 
-/// What the store keeps in memory of an entry: what merging, ordering and release read. The
-/// rest (sources, sentence, phrase) is in the body, read when the entry changes or is listed.
+/// What the store keeps in memory of an entry: what merging, ordering and release read, with
+/// shared strings. The rest (sources, sentence, phrase) is in the body, read when the entry
+/// changes or is listed.
 #[derive(Debug, Clone)]
 struct Head {
-    date: DateInfo,
-    trigger: String,
+    start: NaiveDate,
+    end: NaiveDate,
+    /// The TIMEX3 value (also in the entry's sort keys).
+    value: Arc<str>,
+    trigger: Box<str>,
     negated: bool,
-    /// Entity keys of every report merged so far.
-    entities: Vec<String>,
-    /// [`StoredEntry::class`].
-    class: String,
     released: bool,
+    /// Entity keys of every report merged so far.
+    entities: Box<[Arc<str>]>,
+    /// [`StoredEntry::class`].
+    class: Arc<str>,
 }
 
 impl Head {
-    fn of(stored: &StoredEntry, class: String) -> Self {
+    fn of(stored: &StoredEntry, class: Arc<str>, strings: &mut Interner) -> Self {
+        let date = &stored.entry.date;
         Head {
-            // The written form is read from the body when needed (merge class); not kept here.
-            date: DateInfo {
-                text: String::new(),
-                ..stored.entry.date.clone()
-            },
-            trigger: stored.entry.event.trigger.clone(),
+            start: date.start,
+            end: date.end,
+            value: strings.get(&date.value),
+            trigger: stored.entry.event.trigger.as_str().into(),
             negated: stored.entry.event.modality == crate::events::Modality::Negated,
-            entities: stored.entities.clone(),
-            class,
             released: stored.released,
+            entities: stored.entities.iter().map(|e| strings.get(e)).collect(),
+            class,
         }
+    }
+
+    fn sort_key(&self, id: Id) -> SortKey {
+        (self.end, self.start, Arc::clone(&self.value), id)
     }
 }
 
 /// The changelog key (and body key) of an entry.
-fn entry_key(timeline: &str, id: &str) -> String {
-    format!("entry|{timeline}|{id}")
+fn entry_key(timeline: &str, id: Id) -> String {
+    format!("entry|{timeline}|{}", id_text(id))
 }
 
 /// The body of entry `key`: the changed one of this batch, else the stored one.
@@ -231,6 +296,7 @@ fn read_body(bodies: &Bodies, key: &str) -> Option<StoredEntry> {
 struct TimelineMeta {
     version: u64,
     /// Watermark mode: sort key of the last entry released.
+    #[serde(with = "sort_key_text")]
     released_until: Option<SortKey>,
 }
 
@@ -241,7 +307,7 @@ struct Timeline {
     /// The same keys by span class and last day, for [`Timeline::near`]. (`None` only in range
     /// bounds: it sorts before every key.)
     by_span: BTreeSet<SpanKey>,
-    entries: HashMap<String, Head>,
+    entries: HashMap<Id, Head>,
     /// The `event_id` of every report merged here, as [`report_hash`]es: 8 bytes a report
     /// instead of two strings. Two ids of one timeline share a hash with odds of about n²/2⁶⁵
     /// (3·10⁻⁸ for a million reports); the later report would then be taken for a redelivery.
@@ -268,20 +334,20 @@ impl Timeline {
     }
 
     /// Removes an entry and its index keys, to change it and [`Timeline::insert`] it again.
-    fn take(&mut self, id: &str) -> Option<Head> {
-        let old = self.entries.remove(id)?;
-        let k = sort_key_of(&old.date, id);
-        if let Some(class) = span_class(&old.date) {
+    fn take(&mut self, id: Id) -> Option<Head> {
+        let old = self.entries.remove(&id)?;
+        let k = old.sort_key(id);
+        if let Some(class) = span_class(old.start, old.end) {
             self.by_span.remove(&(class, k.0, Some(k.clone())));
         }
         self.order.remove(&k);
         Some(old)
     }
 
-    fn insert(&mut self, id: String, head: Head) {
-        self.take(&id);
-        let k = sort_key_of(&head.date, &id);
-        if let Some(class) = span_class(&head.date) {
+    fn insert(&mut self, id: Id, head: Head) {
+        self.take(id);
+        let k = head.sort_key(id);
+        if let Some(class) = span_class(head.start, head.end) {
             self.by_span.insert((class, k.0, Some(k.clone())));
         }
         self.order.insert(k);
@@ -294,7 +360,7 @@ impl Timeline {
             self.entries
                 .get(&k.3)
                 .filter(|e| visible(e))
-                .map(|_| k.3.clone())
+                .map(|_| id_text(k.3))
         };
         let before = self.order.range(..key.clone()).rev().find_map(find);
         let after = self
@@ -312,7 +378,7 @@ impl Timeline {
     /// `S` days that meets the interval ends between `start` and `end + S`), so a day-level
     /// report on a busy timeline looks at that day's entries, not at a year of them.
     #[cfg(test)]
-    fn near(&self, start: NaiveDate, end: NaiveDate) -> Vec<String> {
+    fn near(&self, start: NaiveDate, end: NaiveDate) -> Vec<Id> {
         let mut keys: Vec<&SortKey> = Vec::new();
         for (class, max_days) in SPAN_CLASSES.iter().enumerate() {
             let low = (class as u8, start, None);
@@ -325,14 +391,14 @@ impl Timeline {
             );
         }
         keys.sort();
-        keys.into_iter().map(|k| k.3.clone()).collect()
+        keys.into_iter().map(|k| k.3).collect()
     }
 
     /// The entries a report dated `[start, end]` may merge with, in date order: those whose dates
     /// [`merge::dates_compatible`] can accept, i.e. the same interval, or (when both are at most
     /// [`merge::MAX_NESTED_SPAN_DAYS`] long) one inside the other. The same as filtering
     /// [`Timeline::near`], without walking a year of day-level entries for a year-level report.
-    fn merge_candidates(&self, start: NaiveDate, end: NaiveDate) -> Vec<String> {
+    fn merge_candidates(&self, start: NaiveDate, end: NaiveDate) -> Vec<Id> {
         let span = (end - start).num_days();
         if span < 0 {
             return Vec::new();
@@ -376,18 +442,20 @@ impl Timeline {
             }
         }
         keys.sort();
-        keys.into_iter().map(|k| k.3.clone()).collect()
+        keys.into_iter().map(|k| k.3).collect()
     }
 }
 
 /// How an entry changed, for [`PartitionState::finish`].
 struct Change {
+    /// The entry.
+    id: Id,
     /// Publish it (to output, or late).
     publish: bool,
     /// To the late topic.
     late: bool,
     /// Its merge class.
-    class: String,
+    class: Arc<str>,
 }
 
 /// The state of every timeline of one partition of the events topic.
@@ -399,21 +467,38 @@ pub struct PartitionState {
     /// Watermark mode: entries waiting for release, in date order.
     pending: BTreeSet<(SortKey, String)>,
     /// Entry bodies by changelog key, on disk: as of the last [`PartitionState::log`]. (With
-    /// the memory backend it stays empty: every body is in `dirty`.)
+    /// the memory backend it stays empty: every body is in `held`.)
     bodies: Bodies,
-    /// Bodies held in memory, by changelog key, read before `bodies`: with the disk backend
-    /// those changed since the last `log` (which moves them to `bodies`); with the memory
-    /// backend all of them, kept as structs so that a change decodes nothing.
-    dirty: HashMap<String, StoredEntry>,
+    /// Bodies held in memory, and the shared strings of the heads.
+    held: Held,
+}
+
+/// What a partition holds in memory besides its indexes.
+#[derive(Debug, Default)]
+struct Held {
+    /// Bodies by changelog key, read before `bodies`: with the disk backend those changed since
+    /// the last `log` (which moves them to `bodies`); with the memory backend all of them, kept
+    /// as structs so that a change decodes nothing.
+    bodies: HashMap<String, StoredEntry>,
+    /// Strings the heads share.
+    strings: Interner,
 }
 
 /// The stable id of an entry: its timeline and the event that created it.
 pub fn entry_id(timeline: &str, first_event_id: &str) -> String {
+    id_text(new_entry_id(timeline, first_event_id))
+}
+
+/// [`entry_id`] as a number: the first 8 bytes of the hash, big-endian.
+fn new_entry_id(timeline: &str, first_event_id: &str) -> Id {
     let mut h = Sha256::new();
     h.update(timeline.as_bytes());
     h.update([0]);
     h.update(first_event_id.as_bytes());
-    format!("te-{}", hex::encode(&h.finalize()[..8]))
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 fn source_of(record: &TimelineRecord) -> SourceRef {
@@ -503,10 +588,10 @@ impl PartitionState {
         if !timeline.reports.contains(&report) {
             let incoming_entities = &prepared.entities;
             let incoming = Candidate {
-                date: &record.date,
+                date: (&record.date).into(),
                 trigger: &record.event.trigger,
                 negated: record.event.modality == crate::events::Modality::Negated,
-                entities: incoming_entities,
+                entities: Entities::Owned(incoming_entities),
                 class: std::borrow::Cow::Borrowed(&prepared.class),
             };
             let ids = timeline.merge_candidates(record.date.start, record.date.end);
@@ -515,27 +600,33 @@ impl PartitionState {
                     .iter()
                     .filter_map(|id| timeline.entries.get(id))
                     .map(|e| Candidate {
-                        date: &e.date,
+                        date: When {
+                            start: e.start,
+                            end: e.end,
+                            value: &e.value,
+                        },
                         trigger: &e.trigger,
                         negated: e.negated,
-                        entities: &e.entities,
+                        entities: Entities::Shared(&e.entities),
                         class: std::borrow::Cow::Borrowed(&e.class),
                     })
                     .collect();
-                merge::best_match(&candidates, &incoming).map(|i| ids[i].clone())
+                merge::best_match(&candidates, &incoming).map(|i| ids[i])
             };
             match matched {
                 Some(id) => {
-                    let Some(head) = timeline.take(&id) else {
+                    let Some(head) = timeline.take(id) else {
                         return;
                     };
-                    let body_key = entry_key(key, &id);
-                    let Some(mut stored) = take_body(&mut self.dirty, &self.bodies, &body_key)
+                    let body_key = entry_key(key, id);
+                    let Some(mut stored) =
+                        take_body(&mut self.held.bodies, &self.bodies, &body_key)
                     else {
                         // No readable body (logged): the entry stays as it was.
                         timeline.insert(id, head);
                         return;
                     };
+                    let before = head.sort_key(id);
                     let mut class = head.class;
                     if stored.entry.sources.len() < MAX_SOURCES {
                         stored.entry.sources.push(source_of(record));
@@ -550,17 +641,17 @@ impl PartitionState {
                         && record.date.start >= stored.entry.date.start
                         && record.date.end <= stored.entry.date.end;
                     if finer && !(watermark && stored.released) {
-                        let before = sort_key(&stored.entry);
                         stored.entry.date = record.date.clone();
-                        class = stored.class();
+                        class = self.held.strings.get(&stored.class());
                         if watermark && self.pending.remove(&(before, key.to_string())) {
-                            self.pending
-                                .insert((sort_key(&stored.entry), key.to_string()));
+                            let after = sort_key(&stored.entry, id, &mut self.held.strings);
+                            self.pending.insert((after, key.to_string()));
                         }
                     }
                     let publish = !watermark || stored.released;
                     let late = watermark && stored.released;
                     let change = Change {
+                        id,
                         publish,
                         late,
                         class,
@@ -572,18 +663,18 @@ impl PartitionState {
                         change,
                         settings,
                         changes,
-                        &mut self.dirty,
+                        &mut self.held,
                     );
                     // Past MAX_SOURCES the report is counted (version) but not listed; it is
                     // still known here, so a second delivery of it changes nothing.
                     timeline.reports.insert(report);
                 }
                 None => {
-                    let id = entry_id(key, &record.event_id);
+                    let id = new_entry_id(key, &record.event_id);
                     let entry = TimelineEntry {
                         schema_version: ENTRY_SCHEMA_VERSION,
                         timeline: key.to_string(),
-                        entry_id: id,
+                        entry_id: id_text(id),
                         version: 1,
                         timeline_version: timeline.meta.version,
                         position: Position {
@@ -595,7 +686,7 @@ impl PartitionState {
                         sources: vec![source_of(record)],
                         late: false,
                     };
-                    let k = sort_key(&entry);
+                    let k = sort_key(&entry, id, &mut self.held.strings);
                     let late = watermark
                         && timeline
                             .meta
@@ -614,9 +705,10 @@ impl PartitionState {
                     let publish = !watermark || late;
                     timeline.reports.insert(report);
                     let change = Change {
+                        id,
                         publish,
                         late,
-                        class: prepared.class.clone(),
+                        class: self.held.strings.get(&prepared.class),
                     };
                     Self::finish(
                         key,
@@ -625,7 +717,7 @@ impl PartitionState {
                         change,
                         settings,
                         changes,
-                        &mut self.dirty,
+                        &mut self.held,
                     );
                 }
             }
@@ -640,9 +732,10 @@ impl PartitionState {
         change: Change,
         settings: &StoreSettings,
         changes: &mut Changes,
-        dirty: &mut HashMap<String, StoredEntry>,
+        held: &mut Held,
     ) {
         let Change {
+            id,
             publish,
             late,
             class,
@@ -655,9 +748,9 @@ impl PartitionState {
             stored.entry.timeline_version = timeline.meta.version;
             stored.entry.late = late;
         }
-        let k = sort_key(&stored.entry);
-        let id = stored.entry.entry_id.clone();
-        timeline.insert(id.clone(), Head::of(&stored, class));
+        let head = Head::of(&stored, class, &mut held.strings);
+        let k = head.sort_key(id);
+        timeline.insert(id, head);
         if publish {
             stored.entry.position = timeline.position(&k, |e| !watermark || e.released);
             let published = stored.entry.clone();
@@ -667,7 +760,7 @@ impl PartitionState {
                 changes.output.push(published);
             }
         }
-        dirty.insert(entry_key(key, &id), stored);
+        held.bodies.insert(entry_key(key, id), stored);
         changes.unlogged.push(LogKey::Entry(key.to_string(), id));
         changes.unlogged.push(LogKey::Timeline(key.to_string()));
     }
@@ -689,11 +782,11 @@ impl PartitionState {
                     self.timelines.get(tl).map(|t| encode(&t.meta)),
                 ),
                 LogKey::Entry(tl, id) => {
-                    let key = entry_key(tl, id);
-                    let value = match self.dirty.get(&key).map(encode) {
+                    let key = entry_key(tl, *id);
+                    let value = match self.held.bodies.get(&key).map(encode) {
                         Some(value) => {
                             if on_disk {
-                                self.dirty.remove(&key);
+                                self.held.bodies.remove(&key);
                                 self.bodies.put(key.clone(), value.clone());
                             }
                             Some(value)
@@ -707,7 +800,7 @@ impl PartitionState {
         }
         if on_disk {
             // Bodies changed without a log key (none today) are written too.
-            for (key, stored) in std::mem::take(&mut self.dirty) {
+            for (key, stored) in std::mem::take(&mut self.held.bodies) {
                 self.bodies.put(key, encode(&stored));
             }
             self.bodies.flush();
@@ -735,17 +828,19 @@ impl PartitionState {
             let Some(timeline) = self.timelines.get_mut(&key) else {
                 continue;
             };
-            let Some(head) = timeline.take(&k.3) else {
+            let Some(head) = timeline.take(k.3) else {
                 continue;
             };
-            let body_key = entry_key(&key, &k.3);
-            let Some(mut stored) = take_body(&mut self.dirty, &self.bodies, &body_key) else {
-                timeline.insert(k.3.clone(), head);
+            let body_key = entry_key(&key, k.3);
+            let Some(mut stored) = take_body(&mut self.held.bodies, &self.bodies, &body_key) else {
+                timeline.insert(k.3, head);
                 continue;
             };
             stored.released = true;
+            let id = k.3;
             timeline.meta.released_until = Some(k);
             let change = Change {
+                id,
                 publish: true,
                 late: false,
                 class: head.class,
@@ -757,7 +852,7 @@ impl PartitionState {
                 change,
                 settings,
                 changes,
-                &mut self.dirty,
+                &mut self.held,
             );
         }
     }
@@ -781,25 +876,26 @@ impl PartitionState {
             (Some("entry"), Some(name), Some(_)) => {
                 let stored: StoredEntry =
                     serde_json::from_slice(value).map_err(|e| e.to_string())?;
-                let class = stored.class();
+                let id = parse_id(&stored.entry.entry_id)
+                    .ok_or_else(|| format!("not an entry id: {:?}", stored.entry.entry_id))?;
+                let class = self.held.strings.get(&stored.class());
                 let timeline = self.timelines.entry(name.to_string()).or_default();
-                let id = stored.entry.entry_id.clone();
-                let k = sort_key(&stored.entry);
+                let k = sort_key(&stored.entry, id, &mut self.held.strings);
                 if let Some(old) = timeline.entries.get(&id) {
-                    self.pending
-                        .remove(&(sort_key_of(&old.date, &id), name.to_string()));
+                    self.pending.remove(&(old.sort_key(id), name.to_string()));
                 }
                 if !stored.released {
                     self.pending.insert((k, name.to_string()));
                 }
                 timeline.register_reports(&stored);
-                timeline.insert(id, Head::of(&stored, class));
+                let head = Head::of(&stored, class, &mut self.held.strings);
+                timeline.insert(id, head);
                 if self.on_disk() {
-                    self.dirty.remove(key);
+                    self.held.bodies.remove(key);
                     self.bodies.put(key.to_string(), value.to_vec());
                     self.bodies.flush_if_large();
                 } else {
-                    self.dirty.insert(key.to_string(), stored);
+                    self.held.bodies.insert(key.to_string(), stored);
                 }
             }
             _ => return Err(format!("unknown changelog key {key:?}")),
@@ -816,8 +912,8 @@ impl PartitionState {
                 key: key.clone(),
                 entries: t.entries.len(),
                 version: t.meta.version,
-                first: t.entries.values().map(|e| e.date.start).min(),
-                last: t.entries.values().map(|e| e.date.end).max(),
+                first: t.entries.values().map(|e| e.start).min(),
+                last: t.entries.values().map(|e| e.end).max(),
             })
             .collect()
     }
@@ -841,13 +937,13 @@ impl PartitionState {
                 .filter(|k| {
                     t.entries.get(&k.3).is_some_and(|e| {
                         (settings_ordering == Ordering::Immediate || e.released)
-                            && from.is_none_or(|f| e.date.end >= f)
-                            && to.is_none_or(|t| e.date.start <= t)
+                            && from.is_none_or(|f| e.end >= f)
+                            && to.is_none_or(|t| e.start <= t)
                     })
                 })
                 .filter_map(|k| {
-                    let body_key = entry_key(key, &k.3);
-                    match self.dirty.get(&body_key) {
+                    let body_key = entry_key(key, k.3);
+                    match self.held.bodies.get(&body_key) {
                         Some(stored) => Some(stored.entry.clone()),
                         None => read_body(&self.bodies, &body_key).map(|s| s.entry),
                     }
@@ -865,7 +961,7 @@ impl PartitionState {
     /// those changed or restored and not yet written (none after [`PartitionState::log`] or
     /// [`PartitionState::restored`]).
     pub fn bodies_in_memory(&self) -> usize {
-        self.dirty.len() + self.bodies.pending()
+        self.held.bodies.len() + self.bodies.pending()
     }
 
     fn on_disk(&self) -> bool {
@@ -952,7 +1048,11 @@ mod tests {
     use crate::timeline::record::{DateInfo, EventInfo};
 
     fn head(start: NaiveDate, end: NaiveDate) -> Head {
-        Head::of(&stored("x", start, end), String::new())
+        Head::of(
+            &stored("x", start, end),
+            Arc::from(""),
+            &mut Interner::default(),
+        )
     }
 
     fn stored(id: &str, start: NaiveDate, end: NaiveDate) -> StoredEntry {
@@ -996,6 +1096,29 @@ mod tests {
 
     /// `merge_candidates` is `near` filtered by `dates_compatible` (without its clock rule, which
     /// only applies to times), in the same order.
+    /// Entry ids as numbers keep the order and the text of the ids.
+    #[test]
+    fn entry_ids_round_trip_and_keep_their_order() {
+        let mut ids: Vec<String> = (0..200)
+            .map(|i| entry_id("north-korea", &format!("ev-{i}")))
+            .collect();
+        for id in &ids {
+            assert_eq!(id_text(parse_id(id).unwrap()), *id);
+        }
+        let mut numbers: Vec<Id> = ids.iter().map(|id| parse_id(id).unwrap()).collect();
+        ids.sort();
+        numbers.sort();
+        assert_eq!(ids, numbers.into_iter().map(id_text).collect::<Vec<_>>());
+        for bad in [
+            "te-123",
+            "te-ABCDEF0123456789",
+            "xx-0123456789abcdef",
+            "te-0123456789abcdefg",
+        ] {
+            assert_eq!(parse_id(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn merge_candidates_are_the_date_compatible_neighbours() {
         let day0 = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
@@ -1007,7 +1130,7 @@ mod tests {
         for offset in (0..400).step_by(7) {
             for span in spans {
                 let start = day0 + Duration::days(offset);
-                timeline.insert(format!("e{n}"), head(start, start + Duration::days(span)));
+                timeline.insert(n, head(start, start + Duration::days(span)));
                 n += 1;
             }
         }
@@ -1017,11 +1140,17 @@ mod tests {
                 let start = day0 + Duration::days(offset);
                 let end = start + Duration::days(span);
                 let probe = stored("probe", start, end);
-                let expected: Vec<String> = timeline
+                let expected: Vec<Id> = timeline
                     .near(start, end)
                     .into_iter()
                     .filter(|id| {
-                        merge::dates_compatible(&timeline.entries[id].date, &probe.entry.date)
+                        let h = &timeline.entries[id];
+                        let when = When {
+                            start: h.start,
+                            end: h.end,
+                            value: &h.value,
+                        };
+                        merge::when_compatible(when, (&probe.entry.date).into())
                     })
                     .collect();
                 found += expected.len();
