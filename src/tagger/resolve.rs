@@ -40,8 +40,24 @@ struct Ctx {
     quarter: Option<Cal>,
 }
 
+/// Whether byte `at` of `text` lies inside a quotation: an odd number of double quotation marks
+/// (`"`, `“`, `”`) before it in its paragraph (quotations do not run over line breaks, and one
+/// stray mark upsets only its own paragraph), looking back a bounded window.
+fn in_quote(text: &str, at: usize) -> bool {
+    let before = super::window(text, at, at, 400).0;
+    let para = before.rfind('\n').map_or(before, |i| &before[i + 1..]);
+    para.chars()
+        .filter(|c| matches!(c, '"' | '\u{201C}' | '\u{201D}'))
+        .count()
+        % 2
+        == 1
+}
+
 /// Whether most explicit years of the text are far (more than two years) from the reference.
-fn is_narrative(found: &[Found], reference_year: i32) -> bool {
+///
+/// Deictic words inside quotations ("It is us today. It will be you tomorrow.") are the
+/// speaker's, not the narrator's: they do not make a narrative of the past read as news.
+fn is_narrative(text: &str, found: &[Found], reference_year: i32) -> bool {
     let years: Vec<i32> = found
         .iter()
         .filter_map(|f| match f.partial {
@@ -89,6 +105,7 @@ fn is_narrative(found: &[Found], reference_year: i32) -> bool {
                     }
             )
         })
+        .filter(|f| !in_quote(text, f.span.start))
         .count();
     deictic * 4 < years.len() && years.len() >= 3 && far * 10 >= years.len() * 6
 }
@@ -101,7 +118,7 @@ pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffse
         today: reference.date_naive(),
         last: None,
         quarter: None,
-        narrative: is_narrative(&found, reference.date_naive().year()),
+        narrative: is_narrative(text, &found, reference.date_naive().year()),
     };
     let mut out: Vec<Timex> = Vec::with_capacity(found.len());
     let mut pending_range: Option<usize> = None;
@@ -924,6 +941,16 @@ mod tests {
              1812, and a campaign was planned for 1921. The town fell on 11 March.",
         );
         assert_eq!(v, ["1919", "1920-03-10", "1812", "1921", "1920-03-11"]);
+    }
+
+    #[test]
+    fn quoted_deixis_does_not_make_a_narrative_read_as_news() {
+        // The speaker's "today" and "tomorrow" are not the narrator's: the story stays in 1937.
+        let v = values(
+            "In 1935 the war began. In 1936 it spread. In 1937 it ended. On October 5, the army \
+             took the town. He warned: \"It is us today. It will be you tomorrow.\"",
+        );
+        assert_eq!(v.get(3).map(String::as_str), Some("1937-10-05"));
     }
 
     #[test]
