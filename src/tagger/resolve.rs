@@ -556,7 +556,10 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                 f.rule,
                 "ago" | "the_quarter" | "year_ago_adj" | "year_period"
             ) && (matches!(p, Partial::Rel { n, .. } if *n < 0)
-                || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
+                || matches!(cal, Cal::Quarter(..) | Cal::Half(..)))
+                // "repeating their successes of the previous year": a glance back from the
+                // story's date, which stays where it was.
+                || (f.rule == "the_following" && matches!(p, Partial::Rel { n, .. } if *n < 0));
             // In a narrative, a plan ("a campaign planned for 1976") looks ahead without moving
             // the story there.
             let plan = ctx.narrative && tense == Tense::Future && anchor == Anchor::Absolute;
@@ -941,6 +944,15 @@ mod tests {
              1812, and a campaign was planned for 1921. The town fell on 11 March.",
         );
         assert_eq!(v, ["1919", "1920-03-10", "1812", "1921", "1920-03-11"]);
+    }
+
+    #[test]
+    fn the_previous_year_looks_back_without_moving_the_story() {
+        let v = values(
+            "In 1918 the war began. In 1919 it spread. In 1920 they advanced, repeating their \
+             successes of the previous year. In October, they won.",
+        );
+        assert_eq!(v, ["1918", "1919", "1920", "1919", "1920-10"]);
     }
 
     #[test]
