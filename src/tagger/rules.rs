@@ -176,6 +176,9 @@ pub const NEGATIVES: &[&str] = &[
     "Baker said on ABC's \"This Week,\" that talks failed.",
     "Gonzalez said on CBS's \"60 Minutes.\"",
     "The case is for today's youth what the blockade was.",
+    "The quarter-to-quarter comparison was also enhanced.",
+    "Sales rose on a year-to-year basis.",
+    "Orders fell a week-on-week 3%.",
 ];
 
 /// The rule table, in priority order.
@@ -2659,7 +2662,7 @@ pub fn extract(text: &str) -> Vec<Found> {
             Some(found) if !found.is_empty() => {
                 for mut f in found {
                     f.rule = rule.name;
-                    if is_quoted_title(text, &f.span) {
+                    if is_quoted_title(text, &f.span) || is_compound_modifier(text, &f.span) {
                         continue;
                     }
                     widen_around(text, &mut f);
@@ -2699,6 +2702,25 @@ fn is_quoted_title(text: &str, span: &Range<usize>) -> bool {
             w.starts_with(|c: char| c.is_uppercase())
                 && !MONTH_OR_WEEKDAY_WORDS.iter().any(|m| w.starts_with(m))
         })
+}
+
+/// The first half of a compound modifier of comparison: "quarter-to-quarter", "a year-to-year
+/// basis", "year-over-year", "week-on-week". It names a kind of comparison, not a time.
+fn is_compound_modifier(text: &str, span: &Range<usize>) -> bool {
+    let after = super::window(text, span.end, span.end, 12)
+        .1
+        .to_ascii_lowercase();
+    let Some(rest) = ["-to-", "-over-", "-on-"]
+        .iter()
+        .find_map(|link| after.strip_prefix(link))
+    else {
+        return false;
+    };
+    [
+        "second", "minute", "hour", "day", "week", "month", "quarter", "year", "date",
+    ]
+    .iter()
+    .any(|unit| rest.starts_with(unit))
 }
 
 /// Capitalised words that are capitalised anyway (so do not make a title).
