@@ -509,6 +509,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                 Some(Cal::Day(_)) if matches!(f.rule, "ago" | "year_ago_adj") => {
                     ctx.quarter.or(ctx.last)
                 }
+                _ if f.rule == "year_ago_period" => ctx.quarter.or(ctx.last),
                 other => other,
             };
             let (cal, anchor) = match (p, last) {
@@ -536,10 +537,14 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                 }
                 // "the quarter" is the quarter under discussion, once one was named; "the
                 // year-ago quarter" (n = -5) is that quarter a year back.
-                (Partial::Rel { n, .. }, Some(Cal::Quarter(y, q))) if f.rule == "the_quarter" => (
-                    Cal::Quarter(if *n < -1 { y - 1 } else { y }, q),
-                    Anchor::Previous,
-                ),
+                (Partial::Rel { n, .. }, Some(Cal::Quarter(y, q)))
+                    if matches!(f.rule, "the_quarter" | "year_ago_period") =>
+                {
+                    (
+                        Cal::Quarter(if *n < -1 { y - 1 } else { y }, q),
+                        Anchor::Previous,
+                    )
+                }
                 // "the 1988 quarter": the quarter under discussion, in the named year.
                 (Partial::Year(YearRef::Known(y)), Some(Cal::Quarter(_, q)))
                     if f.rule == "year_period" =>
@@ -554,7 +559,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             // flashback: the story does not move to it. Forward shifts ("two days later") do move it.
             let look_back = matches!(
                 f.rule,
-                "ago" | "the_quarter" | "year_ago_adj" | "year_period"
+                "ago" | "the_quarter" | "year_ago_adj" | "year_period" | "year_ago_period"
             ) && (matches!(p, Partial::Rel { n, .. } if *n < 0)
                 || matches!(cal, Cal::Quarter(..) | Cal::Half(..)))
                 // "repeating their successes of the previous year": a glance back from the

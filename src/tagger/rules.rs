@@ -597,6 +597,25 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // Results comparisons: "the corresponding period last year", "last year's quarter",
+        // "the quarter a year ago" are the period under report (the quarter last named), a year
+        // back.
+        name: "year_ago_period",
+        pattern: r"\b(?:the\s+)?(?:corresponding|comparable|same|equivalent)\s+(?:fiscal\s+)?(?:period|quarter)\s+(?:of\s+|in\s+)?(?:last\s+year|the\s+(?:previous|prior)\s+year|a\s+year\s+(?:ago|earlier))\b|\blast\s+year's\s+(?:fiscal\s+)?(?:period|quarter)\b|\bthe\s+(?:fiscal\s+)?(?:period|quarter)\s+a\s+year\s+(?:ago|earlier)\b",
+        produce: p_year_ago_period,
+        examples: &[
+            (
+                "Profit rose in the third quarter from the corresponding period last year.",
+                "2019-Q3|2018-Q3",
+            ),
+            (
+                "Sales fell in the second quarter. U.K. sales for last year's quarter were flat.",
+                "2019-Q2|2018-Q2",
+            ),
+            ("It earned $3 million in the quarter a year ago.", "2018-Q3"),
+        ],
+    },
+    Rule {
         name: "the_latest_quarter",
         pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)(?:fiscal\s+)?(?P<unit>quarter|period|year)\b",
         produce: p_the_quarter,
@@ -1598,6 +1617,11 @@ fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
         },
         None,
     )
+}
+
+fn p_year_ago_period(h: &Hit) -> Option<Vec<Found>> {
+    // Without a quarter named, the quarter before the last one reported, a year back.
+    h.one(rel(Unit::Quarter, -5), None)
 }
 
 fn p_year_ago_adj(h: &Hit) -> Option<Vec<Found>> {
