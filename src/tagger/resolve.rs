@@ -378,7 +378,10 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         for (w, prev, next) in [left, right].into_iter().flatten() {
             // "talks set to resume Monday": scheduled, not past.
             let set_to = w == "set" && next.is_some_and(|n| n == "to");
-            if is_future(w) || set_to {
+            // "is to resume trading Tuesday": the present of "be to", an arrangement to come.
+            let be_to =
+                w == "to" && prev.is_some_and(|p| matches!(p.as_str(), "is" | "are" | "am"));
+            if is_future(w) || set_to || be_to {
                 return Tense::Future;
             }
             if is_past(w) && !(is_participle(w) && after_be(prev)) {
@@ -412,6 +415,11 @@ fn sentence_end(after: &str) -> Option<usize> {
     let bytes = after.as_bytes();
     for i in 0..bytes.len().saturating_sub(1) {
         if bytes[i] == b'.' && bytes[i + 1] == b' ' {
+            // A full stop right after the expression ends its sentence ("... in Paris Monday.
+            // Leaders will meet again."): the expression itself is the word before it.
+            if i == 0 {
+                return Some(0);
+            }
             let word_start = crate::tagger::after_last(&after[..i], |c: char| !c.is_alphanumeric());
             if i - word_start > 3 {
                 return Some(i);

@@ -765,6 +765,14 @@ pub static RULES: &[Rule] = &[
             ("Thursday's attempt failed.", "2019-12-12"),
             ("They could arrive as early as Friday.", "2019-12-20"),
             ("Talks are set to resume Monday.", "2019-12-23"),
+            (
+                "The stock is to resume trading in Paris Thursday.",
+                "2019-12-19",
+            ),
+            (
+                "The summit opened in Paris Monday. Leaders will meet again.",
+                "2019-12-16",
+            ),
         ],
     },
     // ---- partial dates ---------------------------------------------------------------------
