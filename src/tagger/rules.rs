@@ -397,6 +397,16 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // "April 480 BC", "(September 480 BC)": a month of a year of an era.
+        name: "month_era_year",
+        pattern: r"(?P<m>{MONTH})(?:\s+of)?,?\s+(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
+        produce: p_month_era_year,
+        examples: &[
+            ("Having crossed into Europe in April 480 BC", "BC0480-04"),
+            ("in June of 79 AD", "0079-06"),
+        ],
+    },
+    Rule {
         name: "era_year",
         pattern: r"\b(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
         produce: p_era_year,
@@ -803,12 +813,13 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "season",
-        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?P<y>{YEAR}))?",
+        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?:(?P<ybc>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.))|(?P<y>{YEAR})))?",
         produce: p_season,
         examples: &[
             ("last summer", "2019-SU"),
             ("the spring of 2026", "2026-SP"),
             ("in winter 2018", "2018-WI"),
+            ("The allies met again in the spring of 480 BC.", "BC0480-SP"),
             ("from the low levels of the early summer", "2019-SU"),
             ("well into the summer", "2019-SU"),
             ("the failure of the Spring Offensive", "2019-SP"),
@@ -1585,14 +1596,28 @@ fn p_spelled_year(h: &Hit) -> Option<Vec<Found>> {
     h.one(Partial::Year(YearRef::Known(y)), None)
 }
 
-fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
+/// The year of "480 BC", "79 AD" (negative before Christ), from the parts `y` and `era`.
+fn era_year(h: &Hit) -> Option<i32> {
     let y: i32 = h.get("y")?.parse().ok()?;
     let era = h.get("era")?.to_ascii_uppercase();
     if y == 0 {
         return None;
     }
-    let value = if era.starts_with('B') { -y } else { y };
-    h.one(Partial::Year(YearRef::Known(value)), None)
+    Some(if era.starts_with('B') { -y } else { y })
+}
+
+fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::Year(YearRef::Known(era_year(h)?)), None)
+}
+
+fn p_month_era_year(h: &Hit) -> Option<Vec<Found>> {
+    h.one(
+        Partial::Month {
+            year: YearRef::Known(era_year(h)?),
+            month: month_num(h.get("m")?)?,
+        },
+        None,
+    )
 }
 
 fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
@@ -2045,7 +2070,13 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
     // "the early summer" is "early summer" with its article.
     let the_mod = det.as_deref().is_some_and(|d| d.starts_with("the "));
     let det = det.map(|d| d.trim_start_matches("the ").trim_start().to_string());
-    let year = match (h.get("y").and_then(year_num), det.as_deref()) {
+    // "the spring of 480 BC": a year before Christ.
+    let bc_year = h
+        .get("ybc")
+        .and_then(year_num)
+        .filter(|y| *y > 0)
+        .map(|y| -y);
+    let year = match (h.get("y").and_then(year_num).or(bc_year), det.as_deref()) {
         (Some(y), _) => YearRef::Known(y),
         (None, Some(d)) if d.starts_with("last") || d.contains("past") => YearRef::Shift(-100),
         (None, Some(d)) if d.starts_with("next") || d.contains("coming") => YearRef::Shift(100),
