@@ -155,20 +155,10 @@ pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffse
 }
 
 /// The year written on the second of two coordinated dates belongs to both: "in August and
-/// September 1914", "26 June - 4 August 1952", "March 3 or 4, 2018".
+/// September 1914", "26 June - 4 August 1952", "March 3 or 4, 2018"; so does the month of a
+/// bare day of the month ("from the 13th to the 19th of October").
 fn share_years(text: &str, found: &mut [Found]) {
     for i in 1..found.len() {
-        let year = match found[i].partial {
-            Partial::Day {
-                year: YearRef::Known(y),
-                ..
-            }
-            | Partial::Month {
-                year: YearRef::Known(y),
-                ..
-            } => y,
-            _ => continue,
-        };
         let gap = text
             .get(found[i - 1].span.end..found[i].span.start)
             .unwrap_or("x")
@@ -180,6 +170,28 @@ fn share_years(text: &str, found: &mut [Found]) {
         if !coordinated {
             continue;
         }
+        // "from the 13th to the 19th of October": the month written once belongs to both.
+        if let (Partial::DayOfMonth(day), Partial::Day { year, month, .. }) =
+            (&found[i - 1].partial, &found[i].partial)
+        {
+            found[i - 1].partial = Partial::Day {
+                year: *year,
+                month: *month,
+                day: *day,
+            };
+            continue;
+        }
+        let year = match found[i].partial {
+            Partial::Day {
+                year: YearRef::Known(y),
+                ..
+            }
+            | Partial::Month {
+                year: YearRef::Known(y),
+                ..
+            } => y,
+            _ => continue,
+        };
         if let Partial::Day {
             year: ref mut y @ YearRef::Auto,
             ..
@@ -908,6 +920,16 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
         | Partial::Set(_)
         | Partial::Ref(_)
         | Partial::AnyDayPart(_) => return None,
+        Partial::DayOfMonth(day) => {
+            // Only within a story told day by day or month by month: the month of the last
+            // date mentioned.
+            let last = ctx.last.filter(|c| c.granularity() <= Granularity::Month)?;
+            let (s, _) = last.interval()?;
+            (
+                Cal::Day(NaiveDate::from_ymd_opt(s.year(), s.month(), day)?),
+                Anchor::Previous,
+            )
+        }
     })
 }
 

@@ -179,6 +179,12 @@ pub const NEGATIVES: &[&str] = &[
     "The quarter-to-quarter comparison was also enhanced.",
     "Sales rose on a year-to-year basis.",
     "Orders fell a week-on-week 3%.",
+    "He served with the 5th Army.",
+    "On the 20th anniversary, they met.",
+    "Sales rose by the 3 percent expected.",
+    "It raised its stake from the 18.7% it owns.",
+    "Vinh Yen was manned by the 6,000 strong brigade.",
+    "It will be put to a vote by the 15-member Council.",
 ];
 
 /// The rule table, in priority order.
@@ -436,6 +442,26 @@ pub static RULES: &[Rule] = &[
             ("4 July 1994", "1994-07-04"),
             ("the 4th of July", "2019-07-04"),
             ("from 26 June to 4 August 1952", "1952-06-26|1952-08-04"),
+        ],
+    },
+    Rule {
+        // "On the 5th, the Soviets offered amendments": a day of the month under discussion.
+        name: "day_of_month",
+        pattern: r"\b(?:on|from|until|till|by|since|to|before|after)\s+(?P<t>the\s+(?P<d>3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?)\b",
+        produce: p_day_of_month,
+        examples: &[
+            (
+                "A counteroffer came on 2 October. On the 5th, the Soviets offered amendments.",
+                "2019-10-02|2019-10-05",
+            ),
+            (
+                "The assault of 20 September failed; on the 28th, however, it succeeded.",
+                "2019-09-20|2019-09-28",
+            ),
+            (
+                "It was set for 2 September, then moved from the 13th to the 19th of October.",
+                "2019-09-02|2019-10-13|2019-10-19",
+            ),
         ],
     },
     Rule {
@@ -1608,6 +1634,30 @@ fn era_year(h: &Hit) -> Option<i32> {
 
 fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
     h.one(Partial::Year(YearRef::Known(era_year(h)?)), None)
+}
+
+fn p_day_of_month(h: &Hit) -> Option<Vec<Found>> {
+    // Only a bare day: "on the 5th, ...", "on the 28 and 29 August"; not "the 5th Army", "the
+    // 20th anniversary", "the 4th of July" (a date rule's).
+    let after = h.after().trim_start();
+    let next = h.next_word().to_ascii_lowercase();
+    // "from the 18.7% it owns", "the 6,000 strong brigade": part of a number; "by the
+    // 15-member Council": part of a compound. A dash only joins another day ("the 28-29").
+    let digit_after = |rest: &str| rest.starts_with(|c: char| c.is_ascii_digit());
+    let bare = match after.chars().next() {
+        None => true,
+        Some(c @ ('.' | ',')) => !digit_after(&after[c.len_utf8()..]),
+        Some(';' | ':' | ')') => true,
+        Some(c @ ('-' | '\u{2013}')) => digit_after(&after[c.len_utf8()..]),
+        Some(_) => matches!(
+            next.as_str(),
+            "and" | "or" | "to" | "through" | "until" | "till"
+        ),
+    };
+    if !bare {
+        return None;
+    }
+    h.one(Partial::DayOfMonth(day_num(h.get("d")?)?), None)
 }
 
 fn p_month_era_year(h: &Hit) -> Option<Vec<Found>> {
