@@ -304,6 +304,9 @@ const FUTURE_CUES: &[&str] = &[
 
 static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);
 
+static NEGATED_PARTICIPLES: super::words::WordSet =
+    super::words::WordSet::new(super::words::NEGATED_PARTICIPLES);
+
 /// Past-tense cues besides the irregular past forms of [`super::words::IRREGULAR_PAST`].
 const PAST_CUES: &[&str] = &[
     "was",
@@ -321,6 +324,9 @@ const PAST_CUES: &[&str] = &[
     "have",
     "been",
 ];
+
+/// How many words before an expression [`tense`] looks at.
+const LEFT_WORDS: usize = 12;
 
 /// The tense of the clause around `start..end`: a future cue wins over a past cue, which wins over
 /// nothing. The clause is bounded by sentence ends, semicolons and line breaks, and by a window of
@@ -346,7 +352,9 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
         .rev()
-        .take(12)
+        // Twelve words are scanned; the thirteenth is only the word before the twelfth ("be
+        // paid": a passive, not a past).
+        .take(LEFT_WORDS + 1)
         .map(|w| w.to_ascii_lowercase())
         .collect();
     let words_right: Vec<String> = right
@@ -364,6 +372,13 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
     // past tense: "talks that are supposed to end by May", "will be paid Dec. 14".
     const BE: &[&str] = &["is", "are", "am", "be", "being", "'s", "'re"];
     let after_be = |prev: Option<&String>| prev.is_some_and(|p| BE.contains(&p.as_str()));
+    // After a determiner a word is a noun or an adjective, not a verb: "announced the plan
+    // Aug. 21" (the plan, not a plan to come), "on a still unspecified date in January".
+    const DETERMINERS: &[&str] = &[
+        "the", "a", "an", "its", "their", "his", "her", "our", "your", "this", "that", "these",
+        "those",
+    ];
+    let after_det = |prev: Option<&String>| prev.is_some_and(|p| DETERMINERS.contains(&p.as_str()));
     // "as soon as Tuesday", "as early as next week": the earliest date of something to come.
     if let [a, b, c, ..] = words_left.as_slice()
         && a == "as"
@@ -373,10 +388,10 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         return Tense::Future;
     }
     // The nearest cue decides: scan outward from the expression.
-    let n = words_left.len().max(words_right.len());
+    let n = words_left.len().min(LEFT_WORDS).max(words_right.len());
     for i in 0..n {
         // Each cue with the words just before and just after it in the text.
-        let left = words_left.get(i).map(|w| {
+        let left = words_left.get(i).filter(|_| i < LEFT_WORDS).map(|w| {
             let next = i.checked_sub(1).and_then(|j| words_left.get(j));
             (w, words_left.get(i + 1), next)
         });
@@ -393,10 +408,14 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
             // "is to resume trading Tuesday": the present of "be to", an arrangement to come.
             let be_to =
                 w == "to" && prev.is_some_and(|p| matches!(p.as_str(), "is" | "are" | "am"));
-            if is_future(w) || set_to || be_to {
+            let plan_noun = matches!(w.as_str(), "plan" | "plans") && after_det(prev);
+            if (is_future(w) && !plan_noun) || set_to || be_to {
                 return Tense::Future;
             }
-            if is_past(w) && !(is_participle(w) && after_be(prev)) {
+            // "unspecified", "undisclosed": adjectives, never a past tense.
+            let adjective =
+                is_participle(w) && (after_det(prev) || NEGATED_PARTICIPLES.contains(w.as_str()));
+            if is_past(w) && !(is_participle(w) && after_be(prev)) && !adjective {
                 return Tense::Past;
             }
         }

@@ -432,6 +432,13 @@ pub static RULES: &[Rule] = &[
             ("It will open Jan. 6.", "2020-01-06"),
             ("The dividend will be paid Feb. 14.", "2020-02-14"),
             ("It declared a dividend, payable Feb. 14.", "2020-02-14"),
+            // "the plan" is a noun, not a plan to come.
+            ("The thrift announced the plan Aug. 21.", "2019-08-21"),
+            // "be paid" twelve words back is a passive, not a past.
+            (
+                "It would be paid on a still unspecified date in January to holders of record Dec. 21.",
+                "2020-01|2019-12-21",
+            ),
         ],
     },
     Rule {
@@ -931,6 +938,11 @@ pub static RULES: &[Rule] = &[
             ("They will decide in March.", "2020-03"),
             ("in August and September 1914", "1914-08|1914-09"),
             ("Talks that are supposed to end by May", "2020-05"),
+            // A negated participle is an adjective, not a past tense.
+            (
+                "Shares go on sale at an undisclosed price in March.",
+                "2020-03",
+            ),
         ],
     },
     Rule {
