@@ -943,6 +943,10 @@ pub static RULES: &[Rule] = &[
                 "Shares go on sale at an undisclosed price in March.",
                 "2020-03",
             ),
+            (
+                "Flights double by March in markets untouched by the crisis.",
+                "2020-03",
+            ),
         ],
     },
     Rule {
