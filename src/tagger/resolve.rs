@@ -390,26 +390,38 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
     // The nearest cue decides: scan outward from the expression.
     let n = words_left.len().min(LEFT_WORDS).max(words_right.len());
     for i in 0..n {
-        // Each cue with the words just before and just after it in the text.
+        // Each cue with the two words before it and the word after it in the text.
         let left = words_left.get(i).filter(|_| i < LEFT_WORDS).map(|w| {
             let next = i.checked_sub(1).and_then(|j| words_left.get(j));
-            (w, words_left.get(i + 1), next)
+            (w, words_left.get(i + 1), words_left.get(i + 2), next)
         });
         let right = words_right.get(i).map(|w| {
             (
                 w,
                 i.checked_sub(1).and_then(|j| words_right.get(j)),
+                i.checked_sub(2).and_then(|j| words_right.get(j)),
                 words_right.get(i + 1),
             )
         });
-        for (w, prev, next) in [left, right].into_iter().flatten() {
+        for (w, prev, prev2, next) in [left, right].into_iter().flatten() {
             // "talks set to resume Monday": scheduled, not past.
             let set_to = w == "set" && next.is_some_and(|n| n == "to");
             // "is to resume trading Tuesday": the present of "be to", an arrangement to come.
             let be_to =
                 w == "to" && prev.is_some_and(|p| matches!(p.as_str(), "is" | "are" | "am"));
             let plan_noun = matches!(w.as_str(), "plan" | "plans") && after_det(prev);
-            if (is_future(w) && !plan_noun) || set_to || be_to {
+            // "next to the embassy", "next door": a place, not a time to come.
+            let next_to = w == "next" && next.is_some_and(|n| matches!(n.as_str(), "to" | "door"));
+            if is_future(w) && !plan_noun && !next_to {
+                // "had been scheduled to expire Friday", "had planned to": a plan of the past,
+                // given up or overtaken.
+                let had = |p: Option<&String>| p.is_some_and(|p| p == "had" || p == "'d");
+                if had(prev) || prev.is_some_and(|p| p == "been") && had(prev2) {
+                    return Tense::Past;
+                }
+                return Tense::Future;
+            }
+            if set_to || be_to {
                 return Tense::Future;
             }
             // "unspecified", "undisclosed": adjectives, never a past tense.

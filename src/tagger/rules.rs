@@ -816,6 +816,18 @@ pub static RULES: &[Rule] = &[
                 "The summit opened in Paris Monday. Leaders will meet again.",
                 "2019-12-16",
             ),
+            (
+                "Dozens were hurt in the blasts next to the embassies on Friday.",
+                "2019-12-13",
+            ),
+            (
+                "The offer had been scheduled to expire Friday.",
+                "2019-12-13",
+            ),
+            (
+                "The offer has been scheduled to expire Friday.",
+                "2019-12-20",
+            ),
         ],
     },
     // ---- partial dates ---------------------------------------------------------------------
