@@ -427,7 +427,13 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
             // "unspecified", "undisclosed": adjectives, never a past tense.
             let adjective =
                 is_participle(w) && (after_det(prev) || NEGATED_PARTICIPLES.contains(w.as_str()));
-            if is_past(w) && !(is_participle(w) && after_be(prev)) && !adjective {
+            // "were planning to drive Monday", "was expected Tuesday": the plan is told in the
+            // past, its date is still to come; the cue after the auxiliary decides.
+            let aux_of_plan =
+                matches!(w.as_str(), "was" | "were") && next.is_some_and(|n| is_future(n));
+            let passive = is_participle(w) && after_be(prev);
+            let not_past = passive || adjective || aux_of_plan;
+            if is_past(w) && !not_past {
                 return Tense::Past;
             }
         }

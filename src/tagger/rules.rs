@@ -828,6 +828,7 @@ pub static RULES: &[Rule] = &[
                 "The offer has been scheduled to expire Friday.",
                 "2019-12-20",
             ),
+            ("The vote on Monday was expected to be close.", "2019-12-23"),
         ],
     },
     // ---- partial dates ---------------------------------------------------------------------
