@@ -387,58 +387,86 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
     {
         return Tense::Future;
     }
-    // The nearest cue decides: scan outward from the expression.
-    let n = words_left.len().min(LEFT_WORDS).max(words_right.len());
-    for i in 0..n {
-        // Each cue with the two words before it and the word after it in the text.
-        let left = words_left.get(i).filter(|_| i < LEFT_WORDS).map(|w| {
-            let next = i.checked_sub(1).and_then(|j| words_left.get(j));
-            (w, words_left.get(i + 1), words_left.get(i + 2), next)
-        });
-        let right = words_right.get(i).map(|w| {
-            (
-                w,
-                i.checked_sub(1).and_then(|j| words_right.get(j)),
-                i.checked_sub(2).and_then(|j| words_right.get(j)),
-                words_right.get(i + 1),
-            )
-        });
-        for (w, prev, prev2, next) in [left, right].into_iter().flatten() {
-            // "talks set to resume Monday": scheduled, not past.
-            let set_to = w == "set" && next.is_some_and(|n| n == "to");
-            // "is to resume trading Tuesday": the present of "be to", an arrangement to come.
-            let be_to =
-                w == "to" && prev.is_some_and(|p| matches!(p.as_str(), "is" | "are" | "am"));
-            let plan_noun = matches!(w.as_str(), "plan" | "plans") && after_det(prev);
-            // "next to the embassy", "next door": a place, not a time to come.
-            let next_to = w == "next" && next.is_some_and(|n| matches!(n.as_str(), "to" | "door"));
-            if is_future(w) && !plan_noun && !next_to {
-                // "had been scheduled to expire Friday", "had planned to": a plan of the past,
-                // given up or overtaken.
-                let had = |p: Option<&String>| p.is_some_and(|p| p == "had" || p == "'d");
-                if had(prev) || prev.is_some_and(|p| p == "been") && had(prev2) {
+    // "must be returned by Jan. 14", "to conclude by May": a deadline, still to come, unless
+    // the clause looks back from it in the past perfect ("By June, sales had fallen").
+    // Only a date whose year is left to the tense ("by May", "by Jan. 14"): not a year
+    // ("stalemated by 1940", "by June 1794"), a point of arrival as often as a deadline.
+    let worded = text.get(start..end).is_some_and(|t| {
+        t.chars().any(char::is_alphabetic)
+            && !t.split(|c: char| !c.is_ascii_digit()).any(|d| d.len() == 4)
+    });
+    // The nearest cue decides: scan outward from the expression (over `words_right` after it).
+    let scan = |words_right: &[String]| -> Tense {
+        let n = words_left.len().min(LEFT_WORDS).max(words_right.len());
+        for i in 0..n {
+            // Each cue with the two words before it and the word after it in the text.
+            let left = words_left.get(i).filter(|_| i < LEFT_WORDS).map(|w| {
+                let next = i.checked_sub(1).and_then(|j| words_left.get(j));
+                (w, words_left.get(i + 1), words_left.get(i + 2), next)
+            });
+            let right = words_right.get(i).map(|w| {
+                (
+                    w,
+                    i.checked_sub(1).and_then(|j| words_right.get(j)),
+                    i.checked_sub(2).and_then(|j| words_right.get(j)),
+                    words_right.get(i + 1),
+                )
+            });
+            for (w, prev, prev2, next) in [left, right].into_iter().flatten() {
+                // "talks set to resume Monday": scheduled, not past.
+                let set_to = w == "set" && next.is_some_and(|n| n == "to");
+                // "is to resume trading Tuesday": the present of "be to", an arrangement to come.
+                let be_to =
+                    w == "to" && prev.is_some_and(|p| matches!(p.as_str(), "is" | "are" | "am"));
+                let plan_noun = matches!(w.as_str(), "plan" | "plans") && after_det(prev);
+                // "next to the embassy", "next door": a place, not a time to come.
+                let next_to =
+                    w == "next" && next.is_some_and(|n| matches!(n.as_str(), "to" | "door"));
+                if is_future(w) && !plan_noun && !next_to {
+                    // "had been scheduled to expire Friday", "had planned to": a plan of the past,
+                    // given up or overtaken.
+                    let had = |p: Option<&String>| p.is_some_and(|p| p == "had" || p == "'d");
+                    if had(prev) || prev.is_some_and(|p| p == "been") && had(prev2) {
+                        return Tense::Past;
+                    }
+                    return Tense::Future;
+                }
+                if set_to || be_to {
+                    return Tense::Future;
+                }
+                // "unspecified", "undisclosed": adjectives, never a past tense.
+                let adjective = is_participle(w)
+                    && (after_det(prev) || NEGATED_PARTICIPLES.contains(w.as_str()));
+                // "were planning to drive Monday", "was expected Tuesday": the plan is told in the
+                // past, its date is still to come; the cue after the auxiliary decides.
+                let aux_of_plan =
+                    matches!(w.as_str(), "was" | "were") && next.is_some_and(|n| is_future(n));
+                let passive = is_participle(w) && after_be(prev);
+                let not_past = passive || adjective || aux_of_plan;
+                if is_past(w) && !not_past {
                     return Tense::Past;
                 }
-                return Tense::Future;
-            }
-            if set_to || be_to {
-                return Tense::Future;
-            }
-            // "unspecified", "undisclosed": adjectives, never a past tense.
-            let adjective =
-                is_participle(w) && (after_det(prev) || NEGATED_PARTICIPLES.contains(w.as_str()));
-            // "were planning to drive Monday", "was expected Tuesday": the plan is told in the
-            // past, its date is still to come; the cue after the auxiliary decides.
-            let aux_of_plan =
-                matches!(w.as_str(), "was" | "were") && next.is_some_and(|n| is_future(n));
-            let passive = is_participle(w) && after_be(prev);
-            let not_past = passive || adjective || aux_of_plan;
-            if is_past(w) && !not_past {
-                return Tense::Past;
             }
         }
+        Tense::Unknown
+    };
+    if worded && words_left.first().is_some_and(|w| w == "by") {
+        let perfect = words_left
+            .iter()
+            .take(LEFT_WORDS)
+            .chain(words_right.iter())
+            .any(|w| w == "had" || w == "'d");
+        if perfect {
+            return Tense::Past;
+        }
+        // The verb the deadline belongs to stands before it ("was signed by May"); what
+        // follows belongs to another clause ("talks to conclude by May, invited ...").
+        return match scan(&[]) {
+            Tense::Unknown => Tense::Future,
+            t => t,
+        };
     }
-    Tense::Unknown
+    scan(&words_right)
 }
 
 /// The start of the sentence containing the end of `before`: after the last ". " that is not an

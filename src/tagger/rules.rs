@@ -951,6 +951,14 @@ pub static RULES: &[Rule] = &[
             ("They will decide in March.", "2020-03"),
             ("in August and September 1914", "1914-08|1914-09"),
             ("Talks that are supposed to end by May", "2020-05"),
+            // "by" a date is a deadline, unless the verb before it or a past perfect says
+            // otherwise; a verb after the clause does not count.
+            (
+                "The talks, which are supposed to conclude by May, invited Sinn Fein to rejoin.",
+                "2020-05",
+            ),
+            ("He said the deal was signed by May.", "2019-05"),
+            ("By March, sales had fallen 10%.", "2019-03"),
             // A negated participle is an adjective, not a past tense.
             (
                 "Shares go on sale at an undisclosed price in March.",
