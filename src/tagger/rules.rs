@@ -2857,6 +2857,10 @@ fn is_quoted_title(text: &str, span: &Range<usize>) -> bool {
 /// The first half of a compound modifier of comparison: "quarter-to-quarter", "a year-to-year
 /// basis", "year-over-year", "week-on-week". It names a kind of comparison, not a time.
 fn is_compound_modifier(text: &str, span: &Range<usize>) -> bool {
+    // Almost every expression is followed by something else than a hyphen: no allocation then.
+    if !text.get(span.end..).is_some_and(|a| a.starts_with('-')) {
+        return false;
+    }
     let after = super::window(text, span.end, span.end, 12)
         .1
         .to_ascii_lowercase();
