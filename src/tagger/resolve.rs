@@ -40,8 +40,24 @@ struct Ctx {
     quarter: Option<Cal>,
 }
 
+/// Whether byte `at` of `text` lies inside a quotation: an odd number of double quotation marks
+/// (`"`, `“`, `”`) before it in its paragraph (quotations do not run over line breaks, and one
+/// stray mark upsets only its own paragraph), looking back a bounded window.
+fn in_quote(text: &str, at: usize) -> bool {
+    let before = super::window(text, at, at, 400).0;
+    let para = before.rfind('\n').map_or(before, |i| &before[i + 1..]);
+    para.chars()
+        .filter(|c| matches!(c, '"' | '\u{201C}' | '\u{201D}'))
+        .count()
+        % 2
+        == 1
+}
+
 /// Whether most explicit years of the text are far (more than two years) from the reference.
-fn is_narrative(found: &[Found], reference_year: i32) -> bool {
+///
+/// Deictic words inside quotations ("It is us today. It will be you tomorrow.") are the
+/// speaker's, not the narrator's: they do not make a narrative of the past read as news.
+fn is_narrative(text: &str, found: &[Found], reference_year: i32) -> bool {
     let years: Vec<i32> = found
         .iter()
         .filter_map(|f| match f.partial {
@@ -89,6 +105,7 @@ fn is_narrative(found: &[Found], reference_year: i32) -> bool {
                     }
             )
         })
+        .filter(|f| !in_quote(text, f.span.start))
         .count();
     deictic * 4 < years.len() && years.len() >= 3 && far * 10 >= years.len() * 6
 }
@@ -101,7 +118,7 @@ pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffse
         today: reference.date_naive(),
         last: None,
         quarter: None,
-        narrative: is_narrative(&found, reference.date_naive().year()),
+        narrative: is_narrative(text, &found, reference.date_naive().year()),
     };
     let mut out: Vec<Timex> = Vec::with_capacity(found.len());
     let mut pending_range: Option<usize> = None;
@@ -138,20 +155,10 @@ pub fn resolve_all(text: &str, found: Vec<Found>, reference: DateTime<FixedOffse
 }
 
 /// The year written on the second of two coordinated dates belongs to both: "in August and
-/// September 1914", "26 June - 4 August 1952", "March 3 or 4, 2018".
+/// September 1914", "26 June - 4 August 1952", "March 3 or 4, 2018"; so does the month of a
+/// bare day of the month ("from the 13th to the 19th of October").
 fn share_years(text: &str, found: &mut [Found]) {
     for i in 1..found.len() {
-        let year = match found[i].partial {
-            Partial::Day {
-                year: YearRef::Known(y),
-                ..
-            }
-            | Partial::Month {
-                year: YearRef::Known(y),
-                ..
-            } => y,
-            _ => continue,
-        };
         let gap = text
             .get(found[i - 1].span.end..found[i].span.start)
             .unwrap_or("x")
@@ -163,6 +170,28 @@ fn share_years(text: &str, found: &mut [Found]) {
         if !coordinated {
             continue;
         }
+        // "from the 13th to the 19th of October": the month written once belongs to both.
+        if let (Partial::DayOfMonth(day), Partial::Day { year, month, .. }) =
+            (&found[i - 1].partial, &found[i].partial)
+        {
+            found[i - 1].partial = Partial::Day {
+                year: *year,
+                month: *month,
+                day: *day,
+            };
+            continue;
+        }
+        let year = match found[i].partial {
+            Partial::Day {
+                year: YearRef::Known(y),
+                ..
+            }
+            | Partial::Month {
+                year: YearRef::Known(y),
+                ..
+            } => y,
+            _ => continue,
+        };
         if let Partial::Day {
             year: ref mut y @ YearRef::Auto,
             ..
@@ -275,6 +304,9 @@ const FUTURE_CUES: &[&str] = &[
 
 static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);
 
+static NEGATED_PARTICIPLES: super::words::WordSet =
+    super::words::WordSet::new(super::words::NEGATED_PARTICIPLES);
+
 /// Past-tense cues besides the irregular past forms of [`super::words::IRREGULAR_PAST`].
 const PAST_CUES: &[&str] = &[
     "was",
@@ -292,6 +324,9 @@ const PAST_CUES: &[&str] = &[
     "have",
     "been",
 ];
+
+/// How many words before an expression [`tense`] looks at.
+const LEFT_WORDS: usize = 12;
 
 /// The tense of the clause around `start..end`: a future cue wins over a past cue, which wins over
 /// nothing. The clause is bounded by sentence ends, semicolons and line breaks, and by a window of
@@ -317,7 +352,9 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
         .rev()
-        .take(12)
+        // Twelve words are scanned; the thirteenth is only the word before the twelfth ("be
+        // paid": a passive, not a past).
+        .take(LEFT_WORDS + 1)
         .map(|w| w.to_ascii_lowercase())
         .collect();
     let words_right: Vec<String> = right
@@ -335,6 +372,13 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
     // past tense: "talks that are supposed to end by May", "will be paid Dec. 14".
     const BE: &[&str] = &["is", "are", "am", "be", "being", "'s", "'re"];
     let after_be = |prev: Option<&String>| prev.is_some_and(|p| BE.contains(&p.as_str()));
+    // After a determiner a word is a noun or an adjective, not a verb: "announced the plan
+    // Aug. 21" (the plan, not a plan to come), "on a still unspecified date in January".
+    const DETERMINERS: &[&str] = &[
+        "the", "a", "an", "its", "their", "his", "her", "our", "your", "this", "that", "these",
+        "those",
+    ];
+    let after_det = |prev: Option<&String>| prev.is_some_and(|p| DETERMINERS.contains(&p.as_str()));
     // "as soon as Tuesday", "as early as next week": the earliest date of something to come.
     if let [a, b, c, ..] = words_left.as_slice()
         && a == "as"
@@ -343,33 +387,86 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
     {
         return Tense::Future;
     }
-    // The nearest cue decides: scan outward from the expression.
-    let n = words_left.len().max(words_right.len());
-    for i in 0..n {
-        // Each cue with the words just before and just after it in the text.
-        let left = words_left.get(i).map(|w| {
-            let next = i.checked_sub(1).and_then(|j| words_left.get(j));
-            (w, words_left.get(i + 1), next)
-        });
-        let right = words_right.get(i).map(|w| {
-            (
-                w,
-                i.checked_sub(1).and_then(|j| words_right.get(j)),
-                words_right.get(i + 1),
-            )
-        });
-        for (w, prev, next) in [left, right].into_iter().flatten() {
-            // "talks set to resume Monday": scheduled, not past.
-            let set_to = w == "set" && next.is_some_and(|n| n == "to");
-            if is_future(w) || set_to {
-                return Tense::Future;
-            }
-            if is_past(w) && !(is_participle(w) && after_be(prev)) {
-                return Tense::Past;
+    // "must be returned by Jan. 14", "to conclude by May": a deadline, still to come, unless
+    // the clause looks back from it in the past perfect ("By June, sales had fallen").
+    // Only a date whose year is left to the tense ("by May", "by Jan. 14"): not a year
+    // ("stalemated by 1940", "by June 1794"), a point of arrival as often as a deadline.
+    let worded = text.get(start..end).is_some_and(|t| {
+        t.chars().any(char::is_alphabetic)
+            && !t.split(|c: char| !c.is_ascii_digit()).any(|d| d.len() == 4)
+    });
+    // The nearest cue decides: scan outward from the expression (over `words_right` after it).
+    let scan = |words_right: &[String]| -> Tense {
+        let n = words_left.len().min(LEFT_WORDS).max(words_right.len());
+        for i in 0..n {
+            // Each cue with the two words before it and the word after it in the text.
+            let left = words_left.get(i).filter(|_| i < LEFT_WORDS).map(|w| {
+                let next = i.checked_sub(1).and_then(|j| words_left.get(j));
+                (w, words_left.get(i + 1), words_left.get(i + 2), next)
+            });
+            let right = words_right.get(i).map(|w| {
+                (
+                    w,
+                    i.checked_sub(1).and_then(|j| words_right.get(j)),
+                    i.checked_sub(2).and_then(|j| words_right.get(j)),
+                    words_right.get(i + 1),
+                )
+            });
+            for (w, prev, prev2, next) in [left, right].into_iter().flatten() {
+                // "talks set to resume Monday": scheduled, not past.
+                let set_to = w == "set" && next.is_some_and(|n| n == "to");
+                // "is to resume trading Tuesday": the present of "be to", an arrangement to come.
+                let be_to =
+                    w == "to" && prev.is_some_and(|p| matches!(p.as_str(), "is" | "are" | "am"));
+                let plan_noun = matches!(w.as_str(), "plan" | "plans") && after_det(prev);
+                // "next to the embassy", "next door": a place, not a time to come.
+                let next_to =
+                    w == "next" && next.is_some_and(|n| matches!(n.as_str(), "to" | "door"));
+                if is_future(w) && !plan_noun && !next_to {
+                    // "had been scheduled to expire Friday", "had planned to": a plan of the past,
+                    // given up or overtaken.
+                    let had = |p: Option<&String>| p.is_some_and(|p| p == "had" || p == "'d");
+                    if had(prev) || prev.is_some_and(|p| p == "been") && had(prev2) {
+                        return Tense::Past;
+                    }
+                    return Tense::Future;
+                }
+                if set_to || be_to {
+                    return Tense::Future;
+                }
+                // "unspecified", "undisclosed": adjectives, never a past tense.
+                let adjective = is_participle(w)
+                    && (after_det(prev) || NEGATED_PARTICIPLES.contains(w.as_str()));
+                // "were planning to drive Monday", "was expected Tuesday": the plan is told in the
+                // past, its date is still to come; the cue after the auxiliary decides.
+                let aux_of_plan =
+                    matches!(w.as_str(), "was" | "were") && next.is_some_and(|n| is_future(n));
+                let passive = is_participle(w) && after_be(prev);
+                let not_past = passive || adjective || aux_of_plan;
+                if is_past(w) && !not_past {
+                    return Tense::Past;
+                }
             }
         }
+        Tense::Unknown
+    };
+    if worded && words_left.first().is_some_and(|w| w == "by") {
+        let perfect = words_left
+            .iter()
+            .take(LEFT_WORDS)
+            .chain(words_right.iter())
+            .any(|w| w == "had" || w == "'d");
+        if perfect {
+            return Tense::Past;
+        }
+        // The verb the deadline belongs to stands before it ("was signed by May"); what
+        // follows belongs to another clause ("talks to conclude by May, invited ...").
+        return match scan(&[]) {
+            Tense::Unknown => Tense::Future,
+            t => t,
+        };
     }
-    Tense::Unknown
+    scan(&words_right)
 }
 
 /// The start of the sentence containing the end of `before`: after the last ". " that is not an
@@ -395,6 +492,11 @@ fn sentence_end(after: &str) -> Option<usize> {
     let bytes = after.as_bytes();
     for i in 0..bytes.len().saturating_sub(1) {
         if bytes[i] == b'.' && bytes[i + 1] == b' ' {
+            // A full stop right after the expression ends its sentence ("... in Paris Monday.
+            // Leaders will meet again."): the expression itself is the word before it.
+            if i == 0 {
+                return Some(0);
+            }
             let word_start = crate::tagger::after_last(&after[..i], |c: char| !c.is_alphanumeric());
             if i - word_start > 3 {
                 return Some(i);
@@ -492,6 +594,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                 Some(Cal::Day(_)) if matches!(f.rule, "ago" | "year_ago_adj") => {
                     ctx.quarter.or(ctx.last)
                 }
+                _ if f.rule == "year_ago_period" => ctx.quarter.or(ctx.last),
                 other => other,
             };
             let (cal, anchor) = match (p, last) {
@@ -519,10 +622,14 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                 }
                 // "the quarter" is the quarter under discussion, once one was named; "the
                 // year-ago quarter" (n = -5) is that quarter a year back.
-                (Partial::Rel { n, .. }, Some(Cal::Quarter(y, q))) if f.rule == "the_quarter" => (
-                    Cal::Quarter(if *n < -1 { y - 1 } else { y }, q),
-                    Anchor::Previous,
-                ),
+                (Partial::Rel { n, .. }, Some(Cal::Quarter(y, q)))
+                    if matches!(f.rule, "the_quarter" | "year_ago_period") =>
+                {
+                    (
+                        Cal::Quarter(if *n < -1 { y - 1 } else { y }, q),
+                        Anchor::Previous,
+                    )
+                }
                 // "the 1988 quarter": the quarter under discussion, in the named year.
                 (Partial::Year(YearRef::Known(y)), Some(Cal::Quarter(_, q)))
                     if f.rule == "year_period" =>
@@ -537,9 +644,12 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             // flashback: the story does not move to it. Forward shifts ("two days later") do move it.
             let look_back = matches!(
                 f.rule,
-                "ago" | "the_quarter" | "year_ago_adj" | "year_period"
+                "ago" | "the_quarter" | "year_ago_adj" | "year_period" | "year_ago_period"
             ) && (matches!(p, Partial::Rel { n, .. } if *n < 0)
-                || matches!(cal, Cal::Quarter(..) | Cal::Half(..)));
+                || matches!(cal, Cal::Quarter(..) | Cal::Half(..)))
+                // "repeating their successes of the previous year": a glance back from the
+                // story's date, which stays where it was.
+                || (f.rule == "the_following" && matches!(p, Partial::Rel { n, .. } if *n < 0));
             // In a narrative, a plan ("a campaign planned for 1976") looks ahead without moving
             // the story there.
             let plan = ctx.narrative && tense == Tense::Future && anchor == Anchor::Absolute;
@@ -875,6 +985,16 @@ fn resolve_cal(p: &Partial, tense: Tense, ctx: &Ctx) -> Option<(Cal, Anchor)> {
         | Partial::Set(_)
         | Partial::Ref(_)
         | Partial::AnyDayPart(_) => return None,
+        Partial::DayOfMonth(day) => {
+            // Only within a story told day by day or month by month: the month of the last
+            // date mentioned.
+            let last = ctx.last.filter(|c| c.granularity() <= Granularity::Month)?;
+            let (s, _) = last.interval()?;
+            (
+                Cal::Day(NaiveDate::from_ymd_opt(s.year(), s.month(), day)?),
+                Anchor::Previous,
+            )
+        }
     })
 }
 
@@ -924,6 +1044,25 @@ mod tests {
              1812, and a campaign was planned for 1921. The town fell on 11 March.",
         );
         assert_eq!(v, ["1919", "1920-03-10", "1812", "1921", "1920-03-11"]);
+    }
+
+    #[test]
+    fn the_previous_year_looks_back_without_moving_the_story() {
+        let v = values(
+            "In 1918 the war began. In 1919 it spread. In 1920 they advanced, repeating their \
+             successes of the previous year. In October, they won.",
+        );
+        assert_eq!(v, ["1918", "1919", "1920", "1919", "1920-10"]);
+    }
+
+    #[test]
+    fn quoted_deixis_does_not_make_a_narrative_read_as_news() {
+        // The speaker's "today" and "tomorrow" are not the narrator's: the story stays in 1937.
+        let v = values(
+            "In 1935 the war began. In 1936 it spread. In 1937 it ended. On October 5, the army \
+             took the town. He warned: \"It is us today. It will be you tomorrow.\"",
+        );
+        assert_eq!(v.get(3).map(String::as_str), Some("1937-10-05"));
     }
 
     #[test]

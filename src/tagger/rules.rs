@@ -176,6 +176,15 @@ pub const NEGATIVES: &[&str] = &[
     "Baker said on ABC's \"This Week,\" that talks failed.",
     "Gonzalez said on CBS's \"60 Minutes.\"",
     "The case is for today's youth what the blockade was.",
+    "The quarter-to-quarter comparison was also enhanced.",
+    "Sales rose on a year-to-year basis.",
+    "Orders fell a week-on-week 3%.",
+    "He served with the 5th Army.",
+    "On the 20th anniversary, they met.",
+    "Sales rose by the 3 percent expected.",
+    "It raised its stake from the 18.7% it owns.",
+    "Vinh Yen was manned by the 6,000 strong brigade.",
+    "It will be put to a vote by the 15-member Council.",
 ];
 
 /// The rule table, in priority order.
@@ -394,6 +403,16 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // "April 480 BC", "(September 480 BC)": a month of a year of an era.
+        name: "month_era_year",
+        pattern: r"(?P<m>{MONTH})(?:\s+of)?,?\s+(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
+        produce: p_month_era_year,
+        examples: &[
+            ("Having crossed into Europe in April 480 BC", "BC0480-04"),
+            ("in June of 79 AD", "0079-06"),
+        ],
+    },
+    Rule {
         name: "era_year",
         pattern: r"\b(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
         produce: p_era_year,
@@ -413,6 +432,13 @@ pub static RULES: &[Rule] = &[
             ("It will open Jan. 6.", "2020-01-06"),
             ("The dividend will be paid Feb. 14.", "2020-02-14"),
             ("It declared a dividend, payable Feb. 14.", "2020-02-14"),
+            // "the plan" is a noun, not a plan to come.
+            ("The thrift announced the plan Aug. 21.", "2019-08-21"),
+            // "be paid" twelve words back is a passive, not a past.
+            (
+                "It would be paid on a still unspecified date in January to holders of record Dec. 21.",
+                "2020-01|2019-12-21",
+            ),
         ],
     },
     Rule {
@@ -423,6 +449,26 @@ pub static RULES: &[Rule] = &[
             ("4 July 1994", "1994-07-04"),
             ("the 4th of July", "2019-07-04"),
             ("from 26 June to 4 August 1952", "1952-06-26|1952-08-04"),
+        ],
+    },
+    Rule {
+        // "On the 5th, the Soviets offered amendments": a day of the month under discussion.
+        name: "day_of_month",
+        pattern: r"\b(?:on|from|until|till|by|since|to|before|after)\s+(?P<t>the\s+(?P<d>3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?)\b",
+        produce: p_day_of_month,
+        examples: &[
+            (
+                "A counteroffer came on 2 October. On the 5th, the Soviets offered amendments.",
+                "2019-10-02|2019-10-05",
+            ),
+            (
+                "The assault of 20 September failed; on the 28th, however, it succeeded.",
+                "2019-09-20|2019-09-28",
+            ),
+            (
+                "It was set for 2 September, then moved from the 13th to the 19th of October.",
+                "2019-09-02|2019-10-13|2019-10-19",
+            ),
         ],
     },
     Rule {
@@ -594,6 +640,25 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // Results comparisons: "the corresponding period last year", "last year's quarter",
+        // "the quarter a year ago" are the period under report (the quarter last named), a year
+        // back.
+        name: "year_ago_period",
+        pattern: r"\b(?:the\s+)?(?:corresponding|comparable|same|equivalent)\s+(?:fiscal\s+)?(?:period|quarter)\s+(?:of\s+|in\s+)?(?:last\s+year|the\s+(?:previous|prior)\s+year|a\s+year\s+(?:ago|earlier))\b|\blast\s+year's\s+(?:fiscal\s+)?(?:period|quarter)\b|\bthe\s+(?:fiscal\s+)?(?:period|quarter)\s+a\s+year\s+(?:ago|earlier)\b",
+        produce: p_year_ago_period,
+        examples: &[
+            (
+                "Profit rose in the third quarter from the corresponding period last year.",
+                "2019-Q3|2018-Q3",
+            ),
+            (
+                "Sales fell in the second quarter. U.K. sales for last year's quarter were flat.",
+                "2019-Q2|2018-Q2",
+            ),
+            ("It earned $3 million in the quarter a year ago.", "2018-Q3"),
+        ],
+    },
+    Rule {
         name: "the_latest_quarter",
         pattern: r"\bthe\s+(?P<which>(?:latest|current|most\s+recent|recent|just-ended|just-completed)\s+)(?:fiscal\s+)?(?P<unit>quarter|period|year)\b",
         produce: p_the_quarter,
@@ -743,6 +808,27 @@ pub static RULES: &[Rule] = &[
             ("Thursday's attempt failed.", "2019-12-12"),
             ("They could arrive as early as Friday.", "2019-12-20"),
             ("Talks are set to resume Monday.", "2019-12-23"),
+            (
+                "The stock is to resume trading in Paris Thursday.",
+                "2019-12-19",
+            ),
+            (
+                "The summit opened in Paris Monday. Leaders will meet again.",
+                "2019-12-16",
+            ),
+            (
+                "Dozens were hurt in the blasts next to the embassies on Friday.",
+                "2019-12-13",
+            ),
+            (
+                "The offer had been scheduled to expire Friday.",
+                "2019-12-13",
+            ),
+            (
+                "The offer has been scheduled to expire Friday.",
+                "2019-12-20",
+            ),
+            ("The vote on Monday was expected to be close.", "2019-12-23"),
         ],
     },
     // ---- partial dates ---------------------------------------------------------------------
@@ -773,12 +859,13 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "season",
-        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?P<y>{YEAR}))?",
+        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?:(?P<ybc>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.))|(?P<y>{YEAR})))?",
         produce: p_season,
         examples: &[
             ("last summer", "2019-SU"),
             ("the spring of 2026", "2026-SP"),
             ("in winter 2018", "2018-WI"),
+            ("The allies met again in the spring of 480 BC.", "BC0480-SP"),
             ("from the low levels of the early summer", "2019-SU"),
             ("well into the summer", "2019-SU"),
             ("the failure of the Spring Offensive", "2019-SP"),
@@ -864,6 +951,23 @@ pub static RULES: &[Rule] = &[
             ("They will decide in March.", "2020-03"),
             ("in August and September 1914", "1914-08|1914-09"),
             ("Talks that are supposed to end by May", "2020-05"),
+            // "by" a date is a deadline, unless the verb before it or a past perfect says
+            // otherwise; a verb after the clause does not count.
+            (
+                "The talks, which are supposed to conclude by May, invited Sinn Fein to rejoin.",
+                "2020-05",
+            ),
+            ("He said the deal was signed by May.", "2019-05"),
+            ("By March, sales had fallen 10%.", "2019-03"),
+            // A negated participle is an adjective, not a past tense.
+            (
+                "Shares go on sale at an undisclosed price in March.",
+                "2020-03",
+            ),
+            (
+                "Flights double by March in markets untouched by the crisis.",
+                "2020-03",
+            ),
         ],
     },
     Rule {
@@ -1555,14 +1659,52 @@ fn p_spelled_year(h: &Hit) -> Option<Vec<Found>> {
     h.one(Partial::Year(YearRef::Known(y)), None)
 }
 
-fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
+/// The year of "480 BC", "79 AD" (negative before Christ), from the parts `y` and `era`.
+fn era_year(h: &Hit) -> Option<i32> {
     let y: i32 = h.get("y")?.parse().ok()?;
     let era = h.get("era")?.to_ascii_uppercase();
     if y == 0 {
         return None;
     }
-    let value = if era.starts_with('B') { -y } else { y };
-    h.one(Partial::Year(YearRef::Known(value)), None)
+    Some(if era.starts_with('B') { -y } else { y })
+}
+
+fn p_era_year(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::Year(YearRef::Known(era_year(h)?)), None)
+}
+
+fn p_day_of_month(h: &Hit) -> Option<Vec<Found>> {
+    // Only a bare day: "on the 5th, ...", "on the 28 and 29 August"; not "the 5th Army", "the
+    // 20th anniversary", "the 4th of July" (a date rule's).
+    let after = h.after().trim_start();
+    let next = h.next_word().to_ascii_lowercase();
+    // "from the 18.7% it owns", "the 6,000 strong brigade": part of a number; "by the
+    // 15-member Council": part of a compound. A dash only joins another day ("the 28-29").
+    let digit_after = |rest: &str| rest.starts_with(|c: char| c.is_ascii_digit());
+    let bare = match after.chars().next() {
+        None => true,
+        Some(c @ ('.' | ',')) => !digit_after(&after[c.len_utf8()..]),
+        Some(';' | ':' | ')') => true,
+        Some(c @ ('-' | '\u{2013}')) => digit_after(&after[c.len_utf8()..]),
+        Some(_) => matches!(
+            next.as_str(),
+            "and" | "or" | "to" | "through" | "until" | "till"
+        ),
+    };
+    if !bare {
+        return None;
+    }
+    h.one(Partial::DayOfMonth(day_num(h.get("d")?)?), None)
+}
+
+fn p_month_era_year(h: &Hit) -> Option<Vec<Found>> {
+    h.one(
+        Partial::Month {
+            year: YearRef::Known(era_year(h)?),
+            month: month_num(h.get("m")?)?,
+        },
+        None,
+    )
 }
 
 fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
@@ -1595,6 +1737,11 @@ fn p_the_quarter(h: &Hit) -> Option<Vec<Found>> {
         },
         None,
     )
+}
+
+fn p_year_ago_period(h: &Hit) -> Option<Vec<Found>> {
+    // Without a quarter named, the quarter before the last one reported, a year back.
+    h.one(rel(Unit::Quarter, -5), None)
 }
 
 fn p_year_ago_adj(h: &Hit) -> Option<Vec<Found>> {
@@ -2010,7 +2157,13 @@ fn p_season(h: &Hit) -> Option<Vec<Found>> {
     // "the early summer" is "early summer" with its article.
     let the_mod = det.as_deref().is_some_and(|d| d.starts_with("the "));
     let det = det.map(|d| d.trim_start_matches("the ").trim_start().to_string());
-    let year = match (h.get("y").and_then(year_num), det.as_deref()) {
+    // "the spring of 480 BC": a year before Christ.
+    let bc_year = h
+        .get("ybc")
+        .and_then(year_num)
+        .filter(|y| *y > 0)
+        .map(|y| -y);
+    let year = match (h.get("y").and_then(year_num).or(bc_year), det.as_deref()) {
         (Some(y), _) => YearRef::Known(y),
         (None, Some(d)) if d.starts_with("last") || d.contains("past") => YearRef::Shift(-100),
         (None, Some(d)) if d.starts_with("next") || d.contains("coming") => YearRef::Shift(100),
@@ -2659,7 +2812,7 @@ pub fn extract(text: &str) -> Vec<Found> {
             Some(found) if !found.is_empty() => {
                 for mut f in found {
                     f.rule = rule.name;
-                    if is_quoted_title(text, &f.span) {
+                    if is_quoted_title(text, &f.span) || is_compound_modifier(text, &f.span) {
                         continue;
                     }
                     widen_around(text, &mut f);
@@ -2699,6 +2852,29 @@ fn is_quoted_title(text: &str, span: &Range<usize>) -> bool {
             w.starts_with(|c: char| c.is_uppercase())
                 && !MONTH_OR_WEEKDAY_WORDS.iter().any(|m| w.starts_with(m))
         })
+}
+
+/// The first half of a compound modifier of comparison: "quarter-to-quarter", "a year-to-year
+/// basis", "year-over-year", "week-on-week". It names a kind of comparison, not a time.
+fn is_compound_modifier(text: &str, span: &Range<usize>) -> bool {
+    // Almost every expression is followed by something else than a hyphen: no allocation then.
+    if !text.get(span.end..).is_some_and(|a| a.starts_with('-')) {
+        return false;
+    }
+    let after = super::window(text, span.end, span.end, 12)
+        .1
+        .to_ascii_lowercase();
+    let Some(rest) = ["-to-", "-over-", "-on-"]
+        .iter()
+        .find_map(|link| after.strip_prefix(link))
+    else {
+        return false;
+    };
+    [
+        "second", "minute", "hour", "day", "week", "month", "quarter", "year", "date",
+    ]
+    .iter()
+    .any(|unit| rest.starts_with(unit))
 }
 
 /// Capitalised words that are capitalised anyway (so do not make a title).

@@ -225,4 +225,7 @@ pub enum Partial {
     Ref(&'static str),
     /// A part of no particular day ("at night"): TIMEX3 TIME `XXXX-XX-XXT` + the code.
     AnyDayPart(&'static str),
+    /// A day of the month under discussion ("on the 5th"): the month of the last date
+    /// mentioned.
+    DayOfMonth(u32),
 }
