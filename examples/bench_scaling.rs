@@ -68,6 +68,10 @@ fn report(i: usize, article: usize, timelines: usize) -> (String, TimelineRecord
     (key, record)
 }
 
+/// The allocator of the `dateline` binary, so that memory figures are the service's.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Reports per logged batch (the pipeline's default batch size).
 const BATCH: usize = 500;
 

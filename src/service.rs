@@ -184,7 +184,11 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         let shutdown = inner.clone();
         let status = Arc::clone(&status);
         let config = config.clone();
-        tokio::task::spawn_blocking(move || crate::pipeline::run(&config, shutdown, status))
+        tokio::task::spawn_blocking(move || {
+            crate::pipeline::supervise("extraction", &shutdown, || {
+                crate::pipeline::run(&config, shutdown.clone(), Arc::clone(&status))
+            })
+        })
     };
     let timelines = if config.timelines.enabled {
         let shutdown = inner.clone();
@@ -192,7 +196,14 @@ pub async fn serve(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         let store = Arc::clone(&store);
         let config = config.clone();
         tokio::task::spawn_blocking(move || {
-            crate::pipeline::timelines::run(&config, shutdown, status, store)
+            crate::pipeline::supervise("timelines", &shutdown, || {
+                crate::pipeline::timelines::run(
+                    &config,
+                    shutdown.clone(),
+                    Arc::clone(&status),
+                    Arc::clone(&store),
+                )
+            })
         })
     } else {
         tokio::task::spawn_blocking(|| Ok(()))

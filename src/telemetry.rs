@@ -39,6 +39,8 @@ pub const TIMELINE_OVERSIZE: &str = "dateline_timeline_oversize_total";
 pub const TIMELINE_RESTORED: &str = "dateline_timeline_restored_records_total";
 /// Gauge: timeline entries held by this instance.
 pub const TIMELINE_ENTRIES: &str = "dateline_timeline_entries";
+/// Counter: stages started again after losing their transactional state, labelled by `stage`.
+pub const STAGE_RESTARTS: &str = "dateline_stage_restarts_total";
 /// Counter: on-disk timeline state errors (the state then stays in memory).
 pub const TIMELINE_STATE_ERRORS: &str = "dateline_timeline_state_errors_total";
 

@@ -94,9 +94,57 @@ pub enum PipelineError {
     },
 }
 
+impl PipelineError {
+    /// Whether a stage that stopped on this error can start again with a new producer: the
+    /// producer's transactional state is lost (fenced, invalid epoch or state, librdkafka's fatal
+    /// error), as after a broker restart during a commit, when the coordinator has aborted the
+    /// transaction and bumped the epoch. `init_transactions` on a new producer with the same
+    /// transactional id resolves it. Configuration and authorization errors are not restartable.
+    pub fn restartable(&self) -> bool {
+        let source = match self {
+            PipelineError::Kafka { source, .. }
+            | PipelineError::RetriesExhausted { source, .. } => source,
+            _ => return false,
+        };
+        let code = match source {
+            KafkaError::Transaction(e) => Some(e.code()),
+            other => other.rdkafka_error_code(),
+        };
+        matches!(
+            code,
+            Some(
+                RDKafkaErrorCode::ProducerFenced
+                    | RDKafkaErrorCode::InvalidProducerEpoch
+                    | RDKafkaErrorCode::InvalidTransactionalState
+                    | RDKafkaErrorCode::Fatal
+                    | RDKafkaErrorCode::Fenced
+                    | RDKafkaErrorCode::State
+            )
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lost_transactional_state_is_restartable_and_configuration_is_not() {
+        let kafka = |code| PipelineError::Kafka {
+            operation: "abort_transaction",
+            source: KafkaError::MessageProduction(code),
+        };
+        assert!(kafka(RDKafkaErrorCode::ProducerFenced).restartable());
+        assert!(kafka(RDKafkaErrorCode::InvalidTransactionalState).restartable());
+        assert!(!kafka(RDKafkaErrorCode::TransactionalIdAuthorizationFailed).restartable());
+        assert!(
+            !PipelineError::Config {
+                key: "kafka.brokers",
+                message: String::new()
+            }
+            .restartable()
+        );
+    }
 
     #[test]
     fn fenced_is_fatal_and_local_errors_abort() {

@@ -67,6 +67,46 @@ use source::{Batch, Source};
 use status::PipelineStatus;
 use worker::{Outcome, WorkerPool};
 
+/// Most restarts of one stage within [`RESTART_WINDOW`]; one more error stops the process.
+const MAX_RESTARTS: usize = 3;
+/// The window [`MAX_RESTARTS`] counts in.
+const RESTART_WINDOW: Duration = Duration::from_secs(300);
+
+/// Runs a stage (`run`) and starts it again after a [`PipelineError::restartable`] error: a new
+/// producer (whose `init_transactions` takes over the transactional id) and a new consumer
+/// (which resumes from the committed offsets; the timeline stage reads its state back from the
+/// changelog), as a restarted process would, without dropping the other stage or the HTTP
+/// server. At most [`MAX_RESTARTS`] in [`RESTART_WINDOW`], so that two instances configured
+/// with one transactional id do not fence each other forever.
+pub fn supervise(
+    stage: &'static str,
+    shutdown: &Shutdown,
+    mut run: impl FnMut() -> Result<(), PipelineError>,
+) -> Result<(), PipelineError> {
+    let mut recent: Vec<Instant> = Vec::new();
+    loop {
+        match run() {
+            Err(error) if error.restartable() && !shutdown.is_shutdown() => {
+                let now = Instant::now();
+                recent.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
+                if recent.len() >= MAX_RESTARTS {
+                    return Err(error);
+                }
+                recent.push(now);
+                tracing::warn!(
+                    stage,
+                    error = %error,
+                    restarts_in_window = recent.len(),
+                    "stage restarting with a new producer and consumer"
+                );
+                metrics::counter!(crate::telemetry::STAGE_RESTARTS, "stage" => stage).increment(1);
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Runs the pipeline until `shutdown` fires (then returns `Ok` after committing the batch in
 /// hand) or a fatal error. Blocking: call it on a dedicated thread.
 pub fn run(
