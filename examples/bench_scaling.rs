@@ -99,7 +99,8 @@ fn entries(n: usize, timelines: usize, backend: &str) {
         "memory" => Backend::Memory,
         "disk" => Backend::Disk {
             dir: dir.path().to_path_buf(),
-            cache_bytes: 16 << 20,
+            cache_bytes: 4 << 20,
+            memory_bytes: 16 << 20,
         },
         other => panic!("unknown backend {other:?}: memory or disk"),
     };

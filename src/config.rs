@@ -416,9 +416,15 @@ pub struct TimelinesConfig {
     /// `<system temp dir>/dateline-state`. Example: `"/var/lib/dateline"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_dir: Option<PathBuf>,
-    /// Page cache of the on-disk state, per partition, in MiB. Example: `16`.
+    /// Page cache of the on-disk state, per partition, in MiB. Example: `4`.
     #[serde(default = "default_state_cache_mb")]
     pub state_cache_mb: u64,
+    /// With `state = "disk"`: per partition, how much memory the timelines used recently may
+    /// take (their entries' dates, triggers, entities and indexes), in MiB. After each batch the
+    /// least recently used timelines beyond it are spilled to the state file, and read back
+    /// when a record comes for them. Example: `16`.
+    #[serde(default = "default_state_memory_mb")]
+    pub state_memory_mb: u64,
 }
 
 /// Where the timeline state keeps entry bodies.
@@ -471,6 +477,7 @@ impl Default for TimelinesConfig {
             state: StateBackend::default(),
             state_dir: None,
             state_cache_mb: default_state_cache_mb(),
+            state_memory_mb: default_state_memory_mb(),
         }
     }
 }
@@ -485,6 +492,9 @@ fn default_allowed_lateness_ms() -> u64 {
     86_400_000
 }
 fn default_state_cache_mb() -> u64 {
+    4
+}
+fn default_state_memory_mb() -> u64 {
     16
 }
 fn default_timelines_output() -> String {

@@ -92,6 +92,8 @@ pub fn backend(config: &TimelinesConfig) -> Backend {
                 dir: bodies::process_dir(&base),
                 cache_bytes: usize::try_from(config.state_cache_mb.saturating_mul(1 << 20))
                     .unwrap_or(usize::MAX),
+                memory_bytes: usize::try_from(config.state_memory_mb.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
             }
         }
     }

@@ -43,6 +43,9 @@ pub enum Backend {
         dir: PathBuf,
         /// redb page cache per partition, in bytes.
         cache_bytes: usize,
+        /// Per partition, how much memory the timelines used recently may take before the
+        /// others are spilled to the file (see `store`'s `Timelines`), in bytes.
+        memory_bytes: usize,
     },
 }
 
@@ -67,21 +70,26 @@ impl Bodies {
     pub fn open(backend: &Backend, partition: i32) -> Self {
         match backend {
             Backend::Memory => Bodies::default(),
-            Backend::Disk { dir, cache_bytes } => {
-                match DiskBodies::create(dir, partition, *cache_bytes) {
-                    Ok(disk) => Bodies::Disk(disk),
-                    Err(error) => {
-                        tracing::error!(
-                            partition,
-                            dir = %dir.display(),
-                            %error,
-                            "cannot create the on-disk timeline state; keeping it in memory"
-                        );
-                        metrics::counter!(crate::telemetry::TIMELINE_STATE_ERRORS).increment(1);
-                        Bodies::default()
-                    }
+            Backend::Disk {
+                dir,
+                cache_bytes,
+                memory_bytes,
+            } => match DiskBodies::create(dir, partition, *cache_bytes) {
+                Ok(mut disk) => {
+                    disk.memory_bytes = *memory_bytes;
+                    Bodies::Disk(disk)
                 }
-            }
+                Err(error) => {
+                    tracing::error!(
+                        partition,
+                        dir = %dir.display(),
+                        %error,
+                        "cannot create the on-disk timeline state; keeping it in memory"
+                    );
+                    metrics::counter!(crate::telemetry::TIMELINE_STATE_ERRORS).increment(1);
+                    Bodies::default()
+                }
+            },
         }
     }
 
@@ -94,6 +102,15 @@ impl Bodies {
     }
 
     /// Stores `value` under `key` (written to disk at the next [`Bodies::flush`]).
+    /// How much memory recently used timelines may take before others are spilled here; `None`
+    /// (in memory) when nothing is ever spilled.
+    pub fn memory_budget(&self) -> Option<usize> {
+        match self {
+            Bodies::Memory(_) => None,
+            Bodies::Disk(disk) => Some(disk.memory_bytes),
+        }
+    }
+
     pub fn put(&mut self, key: String, value: Vec<u8>) {
         match self {
             Bodies::Memory(map) => {
@@ -137,6 +154,8 @@ pub struct DiskBodies {
     /// Written since the last flush, or not writable: read before the file.
     pending: HashMap<String, Vec<u8>>,
     flushes: u64,
+    /// See [`Backend::Disk`].
+    memory_bytes: usize,
 }
 
 impl std::fmt::Debug for DiskBodies {
@@ -167,6 +186,7 @@ impl DiskBodies {
             path,
             pending: HashMap::new(),
             flushes: 0,
+            memory_bytes: usize::MAX,
         })
     }
 
@@ -261,6 +281,7 @@ mod tests {
             &Backend::Disk {
                 dir: dir.path().to_path_buf(),
                 cache_bytes: 1 << 20,
+                memory_bytes: 0,
             },
             3,
         );

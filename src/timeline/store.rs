@@ -300,8 +300,10 @@ struct TimelineMeta {
     released_until: Option<SortKey>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Timeline {
+    /// [`Timelines::tick`] of its last use, for spilling the least recently used.
+    used: u64,
     meta: TimelineMeta,
     order: BTreeSet<SortKey>,
     /// The same keys by span class and last day, for [`Timeline::near`]. (`None` only in range
@@ -446,6 +448,243 @@ impl Timeline {
     }
 }
 
+/// Memory a timeline is taken to need, for the spill budget: per timeline, and per entry (its
+/// head, its keys in both indexes, its reports). Measured on the pipeline bench's state (about
+/// 650 bytes an entry), rounded down: what counts is the order of magnitude.
+const TIMELINE_BYTES: usize = 256;
+const ENTRY_BYTES: usize = 512;
+
+/// The timelines of a partition. With the memory backend all of them stay in memory. With the
+/// disk backend, after each batch ([`Timelines::spill`]), the least recently used ones beyond the
+/// memory budget are written to the partition's state file (under `spill|<timeline>`) and
+/// dropped from memory, keeping only their summary; the first record that comes for one reads
+/// it back ([`Timelines::open`]). Like the bodies, the spilled timelines are a cache of the
+/// changelog, so nothing is ever written back before a commit: what a timeline holds in memory
+/// or in the file after a batch is the same. A timeline reads back into exactly the state it was
+/// spilled in, so the output does not depend on the budget.
+#[derive(Debug, Default)]
+struct Timelines {
+    hot: BTreeMap<String, Timeline>,
+    /// Spilled timelines: what summaries and counts need of them.
+    cold: BTreeMap<String, ColdTimeline>,
+    /// Batches logged so far: the clock of [`Timeline::used`].
+    tick: u64,
+}
+
+/// What stays in memory of a spilled timeline.
+#[derive(Debug, Clone)]
+struct ColdTimeline {
+    entries: usize,
+    version: u64,
+    first: Option<NaiveDate>,
+    last: Option<NaiveDate>,
+}
+
+/// A spilled timeline as written to the state file.
+#[derive(Serialize, Deserialize)]
+struct Spilled {
+    meta: TimelineMeta,
+    heads: Vec<SpilledHead>,
+    reports: Vec<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SpilledHead {
+    id: Id,
+    start: NaiveDate,
+    end: NaiveDate,
+    value: String,
+    trigger: String,
+    negated: bool,
+    released: bool,
+    entities: Vec<String>,
+    class: String,
+}
+
+fn spill_key(name: &str) -> String {
+    format!("spill|{name}")
+}
+
+impl Timeline {
+    fn summary(&self) -> ColdTimeline {
+        ColdTimeline {
+            entries: self.entries.len(),
+            version: self.meta.version,
+            first: self.entries.values().map(|e| e.start).min(),
+            last: self.entries.values().map(|e| e.end).max(),
+        }
+    }
+
+    fn memory(&self) -> usize {
+        TIMELINE_BYTES + ENTRY_BYTES * self.entries.len()
+    }
+
+    fn spilled(&self) -> Spilled {
+        let mut heads: Vec<SpilledHead> = self
+            .entries
+            .iter()
+            .map(|(id, h)| SpilledHead {
+                id: *id,
+                start: h.start,
+                end: h.end,
+                value: h.value.to_string(),
+                trigger: h.trigger.to_string(),
+                negated: h.negated,
+                released: h.released,
+                entities: h.entities.iter().map(|e| e.to_string()).collect(),
+                class: h.class.to_string(),
+            })
+            .collect();
+        heads.sort_unstable_by_key(|h| h.id);
+        let mut reports: Vec<u64> = self.reports.iter().copied().collect();
+        reports.sort_unstable();
+        Spilled {
+            meta: self.meta.clone(),
+            heads,
+            reports,
+        }
+    }
+
+    fn from_spilled(spilled: Spilled, strings: &mut Interner) -> Self {
+        let mut t = Timeline {
+            meta: spilled.meta,
+            reports: spilled.reports.into_iter().collect(),
+            ..Default::default()
+        };
+        for h in spilled.heads {
+            let head = Head {
+                start: h.start,
+                end: h.end,
+                value: strings.get(&h.value),
+                trigger: h.trigger.into_boxed_str(),
+                negated: h.negated,
+                released: h.released,
+                entities: h.entities.iter().map(|e| strings.get(e)).collect(),
+                class: strings.get(&h.class),
+            };
+            t.insert(h.id, head);
+        }
+        t
+    }
+}
+
+impl Timelines {
+    /// Timeline `name` to change, read back from `bodies` if it was spilled, new if unknown.
+    fn open<'a>(
+        &'a mut self,
+        name: &str,
+        bodies: &Bodies,
+        strings: &mut Interner,
+    ) -> &'a mut Timeline {
+        if !self.hot.contains_key(name) {
+            let timeline = match self.cold.remove(name) {
+                Some(_) => Self::load(name, bodies, strings).unwrap_or_default(),
+                None => Timeline::default(),
+            };
+            self.hot.insert(name.to_string(), timeline);
+        }
+        let timeline = self.hot.get_mut(name).expect("inserted above");
+        timeline.used = self.tick;
+        timeline
+    }
+
+    /// Timeline `name` to read, without keeping it in memory if it was spilled.
+    fn get(&self, name: &str, bodies: &Bodies) -> Option<std::borrow::Cow<'_, Timeline>> {
+        if let Some(t) = self.hot.get(name) {
+            return Some(std::borrow::Cow::Borrowed(t));
+        }
+        self.cold.get(name)?;
+        Self::load(name, bodies, &mut Interner::default()).map(std::borrow::Cow::Owned)
+    }
+
+    fn load(name: &str, bodies: &Bodies, strings: &mut Interner) -> Option<Timeline> {
+        let bytes = bodies.get(&spill_key(name));
+        let decoded = bytes
+            .as_deref()
+            .map(serde_json::from_slice::<Spilled>)
+            .transpose();
+        match decoded {
+            Ok(Some(spilled)) => Some(Timeline::from_spilled(spilled, strings)),
+            Ok(None) => {
+                tracing::error!(
+                    timeline = name,
+                    "spilled timeline missing from the state file"
+                );
+                metrics::counter!(crate::telemetry::TIMELINE_STATE_ERRORS).increment(1);
+                None
+            }
+            Err(error) => {
+                tracing::error!(timeline = name, %error, "unreadable spilled timeline");
+                metrics::counter!(crate::telemetry::TIMELINE_STATE_ERRORS).increment(1);
+                None
+            }
+        }
+    }
+
+    /// Spills the least recently used timelines (never one used since the last call) until
+    /// those in memory take at most three quarters of `budget`, if they take more than it; then
+    /// starts a new tick. Returns how many were spilled.
+    fn spill(&mut self, bodies: &mut Bodies, budget: usize) -> usize {
+        let tick = self.tick;
+        self.tick += 1;
+        let mut total: usize = self.hot.values().map(Timeline::memory).sum();
+        if total <= budget {
+            return 0;
+        }
+        let mut idle: Vec<(u64, &String)> = self
+            .hot
+            .iter()
+            .filter(|(_, t)| t.used < tick)
+            .map(|(name, t)| (t.used, name))
+            .collect();
+        idle.sort_unstable();
+        let target = budget / 4 * 3;
+        let mut out = Vec::new();
+        for (_, name) in idle {
+            if total <= target {
+                break;
+            }
+            out.push(name.clone());
+            total -= self.hot[name].memory();
+        }
+        for name in &out {
+            if let Some(t) = self.hot.remove(name) {
+                bodies.put(spill_key(name), encode(&t.spilled()));
+                self.cold.insert(name.clone(), t.summary());
+            }
+        }
+        out.len()
+    }
+
+    fn summaries(&self) -> Vec<TimelineSummary> {
+        let hot = self.hot.iter().map(|(k, t)| (k, t.summary()));
+        let cold = self.cold.iter().map(|(k, c)| (k, c.clone()));
+        let mut all: Vec<TimelineSummary> = hot
+            .chain(cold)
+            .filter(|(_, c)| c.entries > 0)
+            .map(|(key, c)| TimelineSummary {
+                key: key.clone(),
+                entries: c.entries,
+                version: c.version,
+                first: c.first,
+                last: c.last,
+            })
+            .collect();
+        all.sort_by(|a, b| a.key.cmp(&b.key));
+        all
+    }
+
+    fn len(&self) -> usize {
+        self.hot.values().map(|t| t.entries.len()).sum::<usize>()
+            + self.cold.values().map(|c| c.entries).sum::<usize>()
+    }
+
+    /// Timelines in memory and spilled.
+    fn counts(&self) -> (usize, usize) {
+        (self.hot.len(), self.cold.len())
+    }
+}
+
 /// How an entry changed, for [`PartitionState::finish`].
 struct Change {
     /// The entry.
@@ -461,7 +700,7 @@ struct Change {
 /// The state of every timeline of one partition of the events topic.
 #[derive(Debug, Default)]
 pub struct PartitionState {
-    timelines: BTreeMap<String, Timeline>,
+    timelines: Timelines,
     /// Latest publication time seen in this partition.
     latest: Option<DateTime<FixedOffset>>,
     /// Watermark mode: entries waiting for release, in date order.
@@ -471,7 +710,13 @@ pub struct PartitionState {
     bodies: Bodies,
     /// Bodies held in memory, and the shared strings of the heads.
     held: Held,
+    /// Entry records read back by [`PartitionState::restore`] (disk backend).
+    restoring: u64,
 }
+
+/// Every how many entry records a restore spills idle timelines (disk backend), so that reading
+/// a large changelog back stays within the memory budget too.
+const RESTORE_SPILL_EVERY: u64 = 4096;
 
 /// What a partition holds in memory besides its indexes.
 #[derive(Debug, Default)]
@@ -583,7 +828,9 @@ impl PartitionState {
                 self.release(settings, changes);
             }
         }
-        let timeline = self.timelines.entry(key.to_string()).or_default();
+        let timeline = self
+            .timelines
+            .open(key, &self.bodies, &mut self.held.strings);
         let report = report_hash(&record.event_id);
         if !timeline.reports.contains(&report) {
             let incoming_entities = &prepared.entities;
@@ -779,7 +1026,7 @@ impl PartitionState {
                 LogKey::Watermark => ("watermark".to_string(), Some(encode(&self.latest))),
                 LogKey::Timeline(tl) => (
                     format!("timeline|{tl}"),
-                    self.timelines.get(tl).map(|t| encode(&t.meta)),
+                    self.timelines.hot.get(tl).map(|t| encode(&t.meta)),
                 ),
                 LogKey::Entry(tl, id) => {
                     let key = entry_key(tl, *id);
@@ -803,7 +1050,19 @@ impl PartitionState {
             for (key, stored) in std::mem::take(&mut self.held.bodies) {
                 self.bodies.put(key, encode(&stored));
             }
+            self.spill();
             self.bodies.flush();
+        }
+    }
+
+    /// Spills idle timelines beyond the memory budget (disk backend), and forgets the shared
+    /// strings only they used.
+    fn spill(&mut self) {
+        let Some(budget) = self.bodies.memory_budget() else {
+            return;
+        };
+        if self.timelines.spill(&mut self.bodies, budget) > 0 {
+            self.held.strings.0.retain(|s| Arc::strong_count(s) > 1);
         }
     }
 
@@ -825,9 +1084,9 @@ impl PartitionState {
             let Some((k, key)) = self.pending.pop_first() else {
                 break;
             };
-            let Some(timeline) = self.timelines.get_mut(&key) else {
-                continue;
-            };
+            let timeline = self
+                .timelines
+                .open(&key, &self.bodies, &mut self.held.strings);
             let Some(head) = timeline.take(k.3) else {
                 continue;
             };
@@ -871,7 +1130,9 @@ impl PartitionState {
             (Some("timeline"), Some(name), None) => {
                 let meta: TimelineMeta =
                     serde_json::from_slice(value).map_err(|e| e.to_string())?;
-                self.timelines.entry(name.to_string()).or_default().meta = meta;
+                self.timelines
+                    .open(name, &self.bodies, &mut self.held.strings)
+                    .meta = meta;
             }
             (Some("entry"), Some(name), Some(_)) => {
                 let stored: StoredEntry =
@@ -879,7 +1140,9 @@ impl PartitionState {
                 let id = parse_id(&stored.entry.entry_id)
                     .ok_or_else(|| format!("not an entry id: {:?}", stored.entry.entry_id))?;
                 let class = self.held.strings.get(&stored.class());
-                let timeline = self.timelines.entry(name.to_string()).or_default();
+                let timeline = self
+                    .timelines
+                    .open(name, &self.bodies, &mut self.held.strings);
                 let k = sort_key(&stored.entry, id, &mut self.held.strings);
                 if let Some(old) = timeline.entries.get(&id) {
                     self.pending.remove(&(old.sort_key(id), name.to_string()));
@@ -893,6 +1156,10 @@ impl PartitionState {
                 if self.on_disk() {
                     self.held.bodies.remove(key);
                     self.bodies.put(key.to_string(), value.to_vec());
+                    self.restoring += 1;
+                    if self.restoring.is_multiple_of(RESTORE_SPILL_EVERY) {
+                        self.spill();
+                    }
                     self.bodies.flush_if_large();
                 } else {
                     self.held.bodies.insert(key.to_string(), stored);
@@ -905,17 +1172,7 @@ impl PartitionState {
 
     /// Summaries of the timelines of this partition.
     pub fn summaries(&self) -> Vec<TimelineSummary> {
-        self.timelines
-            .iter()
-            .filter(|(_, t)| !t.entries.is_empty())
-            .map(|(key, t)| TimelineSummary {
-                key: key.clone(),
-                entries: t.entries.len(),
-                version: t.meta.version,
-                first: t.entries.values().map(|e| e.start).min(),
-                last: t.entries.values().map(|e| e.end).max(),
-            })
-            .collect()
+        self.timelines.summaries()
     }
 
     /// The entries of one timeline in date order (watermark mode: released ones), meeting
@@ -927,7 +1184,7 @@ impl PartitionState {
         to: Option<NaiveDate>,
         settings_ordering: Ordering,
     ) -> Option<Vec<TimelineEntry>> {
-        let t = self.timelines.get(key)?;
+        let t = self.timelines.get(key, &self.bodies)?;
         if t.entries.is_empty() {
             return None;
         }
@@ -954,7 +1211,13 @@ impl PartitionState {
 
     /// Writes the bodies read back by [`PartitionState::restore`] to their store.
     pub fn restored(&mut self) {
+        self.spill();
         self.bodies.flush();
+    }
+
+    /// Timelines held in memory and spilled to the state file.
+    pub fn timeline_counts(&self) -> (usize, usize) {
+        self.timelines.counts()
     }
 
     /// Entry bodies held in memory: all of them with the memory backend; with the disk backend
@@ -970,7 +1233,7 @@ impl PartitionState {
 
     /// Number of entries over all timelines.
     pub fn len(&self) -> usize {
-        self.timelines.values().map(|t| t.entries.len()).sum()
+        self.timelines.len()
     }
 
     /// True when no timeline has an entry.
