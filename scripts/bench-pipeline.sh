@@ -19,7 +19,7 @@
 # ("steady"; group join and init_transactions excluded) and also over the whole run.
 #
 # Environment: BENCH_LATENCY_SECONDS (20), BENCH_CORPUS (../shared/corpora/tbaq),
-# BENCH_WORKER_THREADS (0 = one per core), BENCH_BATCH (500) and BENCH_BATCH_MS (50, the default)
+# BENCH_WORKER_THREADS (0 = one per core), BENCH_BATCH (500) and BENCH_BATCH_MS (20, the default)
 # for both dateline and the passthrough, BENCH_STATE (disk, the default, or memory: where the
 # timeline state keeps entry bodies, `[timelines] state`), BENCH_KEEP_TOPICS=1 to keep the topics.
 set -euo pipefail
@@ -32,7 +32,7 @@ corpus=${BENCH_CORPUS:-$root/../shared/corpora/tbaq}
 lat_seconds=${BENCH_LATENCY_SECONDS:-20}
 workers=${BENCH_WORKER_THREADS:-0}
 batch=${BENCH_BATCH:-500}
-batch_ms=${BENCH_BATCH_MS:-50}
+batch_ms=${BENCH_BATCH_MS:-20}
 state=${BENCH_STATE:-disk}
 out=$root/target/bench
 mkdir -p "$out"

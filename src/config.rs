@@ -251,7 +251,7 @@ pub struct BatchConfig {
     pub max_records: usize,
     /// Longest wait, in milliseconds, for a batch to fill once its first record arrived. A batch
     /// only waits for more records while the previous one is still committing; otherwise it
-    /// takes what is already fetched. Under load batches fill by count first. Example: `50`.
+    /// takes what is already fetched. Under load batches fill by count first. Example: `20`.
     #[serde(default = "default_batch_max_ms")]
     pub max_ms: u64,
 }
@@ -269,7 +269,7 @@ fn default_batch_max_records() -> usize {
     500
 }
 fn default_batch_max_ms() -> u64 {
-    50
+    20
 }
 
 /// Processing limits and parallelism.

@@ -216,15 +216,17 @@ impl Source {
             .set("isolation.level", "read_committed")
             .set("auto.offset.reset", "earliest")
             .set("statistics.interval.ms", "5000")
-            // librdkafka prefetches up to 64 MiB per consumer by default; a batch is at most
-            // `batch.max_records` records, so 8 MiB keeps several batches ready and takes about
-            // 150 MB off the peak RSS of both stages together (scripts/bench-pipeline.sh).
+            // librdkafka prefetches up to 64 MiB by default, for each fetched partition; a
+            // batch is at most `batch.max_records` records, so 2 MiB a partition keeps several
+            // batches ready (about 3,000 articles of 4 KB over 6 partitions). 8 MiB took about
+            // 150 MB off the peak RSS of both stages together (scripts/bench-pipeline.sh), and
+            // 2 MiB another 35 MB (a 12,000-article drain of the default configuration).
             // Past that threshold librdkafka postpones a partition's next fetch by this much
             // (default 1000 ms), which stalled a busy pipeline every few batches.
             .set("fetch.queue.backoff.ms", "10")
             .set(
                 "queued.max.messages.kbytes",
-                (8192)
+                (2048)
                     .max(2 * (config.pipeline.max_message_bytes + 64 * 1024) / 1024)
                     .to_string(),
             )
