@@ -425,6 +425,15 @@ pub struct TimelinesConfig {
     /// when a record comes for them. Example: `16`.
     #[serde(default = "default_state_memory_mb")]
     pub state_memory_mb: u64,
+    /// Most events-topic records per timeline-stage transaction. An article sends a record to
+    /// the events topic for each of its events' timelines (about 35 for a news article), so
+    /// this stage's batches are larger than the extraction stage's: fewer transactions and
+    /// state-file commits, and an entry changed several times in a batch is logged once; but
+    /// a batch's entries, their JSON and the producer's copies are all in memory at once (on a
+    /// 12,000-article drain: 218 MB peak RSS at 500, 272 MB at 2,000, 334 MB at 5,000).
+    /// Example: `1000`.
+    #[serde(default = "default_timelines_batch_max_records")]
+    pub batch_max_records: usize,
 }
 
 /// Where the timeline state keeps entry bodies.
@@ -478,6 +487,7 @@ impl Default for TimelinesConfig {
             state_dir: None,
             state_cache_mb: default_state_cache_mb(),
             state_memory_mb: default_state_memory_mb(),
+            batch_max_records: default_timelines_batch_max_records(),
         }
     }
 }
@@ -496,6 +506,9 @@ fn default_state_cache_mb() -> u64 {
 }
 fn default_state_memory_mb() -> u64 {
     16
+}
+fn default_timelines_batch_max_records() -> usize {
+    1000
 }
 fn default_timelines_output() -> String {
     "timelines".to_string()
@@ -667,6 +680,12 @@ impl Config {
         }
         if self.batch.max_ms == 0 {
             return Err(ConfigError::invalid("batch.max_ms", "must be at least 1"));
+        }
+        if self.timelines.batch_max_records == 0 {
+            return Err(ConfigError::invalid(
+                "timelines.batch_max_records",
+                "must be at least 1",
+            ));
         }
         if self.pipeline.max_message_bytes < 1024 {
             return Err(ConfigError::invalid(

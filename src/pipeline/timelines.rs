@@ -292,7 +292,7 @@ pub fn run(
                 return Ok(());
             }
             let batch = source.poll_batch(
-                config.batch.max_records,
+                config.timelines.batch_max_records,
                 max_wait,
                 inflight.is_some(),
                 &shutdown,
