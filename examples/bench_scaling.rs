@@ -100,7 +100,9 @@ fn entries(n: usize, timelines: usize, backend: &str) {
         "disk" => Backend::Disk {
             dir: dir.path().to_path_buf(),
             cache_bytes: 4 << 20,
+            // As `dateline run` configures it by default (one partition).
             memory_bytes: 16 << 20,
+            spill_idle_batches: 16,
         },
         other => panic!("unknown backend {other:?}: memory or disk"),
     };

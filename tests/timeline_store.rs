@@ -334,6 +334,36 @@ fn busy_stream() -> Vec<TimelineRecord> {
     records
 }
 
+/// A timeline is spilled only after `spill_idle_batches` batches without a record: timelines in
+/// steady use stay in memory, over the budget, instead of going to disk and back every batch.
+#[test]
+fn only_idle_timelines_are_spilled() {
+    use dateline::timeline::bodies::{Backend, Bodies};
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::Disk {
+        dir: dir.path().to_path_buf(),
+        cache_bytes: 1 << 20,
+        memory_bytes: 0,
+        spill_idle_batches: 4,
+    };
+    let mut state = PartitionState::new(Bodies::open(&backend, 0));
+    let records = busy_stream();
+    let mut batches = records.chunks(10);
+    let keys = [KEY, "entity:org:iaea", "entity:place:sohae"];
+    for i in 0..9 {
+        let batch = batches.next().unwrap();
+        apply_to(&mut state, &immediate(), keys[i % 3], batch);
+        assert_eq!(state.timeline_counts(), ((i + 1).min(3), 0), "batch {i}");
+    }
+    // Only the first timeline from now on: the two others are idle, and go after 4 batches.
+    let mut counts = Vec::new();
+    for _ in 0..5 {
+        apply_to(&mut state, &immediate(), KEY, batches.next().unwrap());
+        counts.push(state.timeline_counts());
+    }
+    assert_eq!(counts, [(3, 0), (3, 0), (2, 1), (1, 2), (1, 2)]);
+}
+
 fn disk(dir: &std::path::Path) -> PartitionState {
     use dateline::timeline::bodies::{Backend, Bodies};
     let backend = Backend::Disk {
@@ -341,6 +371,7 @@ fn disk(dir: &std::path::Path) -> PartitionState {
         cache_bytes: 1 << 20,
         // Every timeline not used in the batch at hand is spilled to the file after it.
         memory_bytes: 0,
+        spill_idle_batches: 1,
     };
     let state = PartitionState::new(Bodies::open(&backend, 0));
     assert_eq!(state.bodies_in_memory(), 0);

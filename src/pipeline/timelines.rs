@@ -54,6 +54,10 @@ const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest time to read one changelog partition back.
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// A timeline is spilled to the state file only after this many batches without a record
+/// (`[timelines] state_memory_mb`): with 1,000-record batches, about 450 articles.
+const SPILL_IDLE_BATCHES: u64 = 16;
+
 /// The built-in alias table with the configured one layered over it.
 pub fn load_aliases(config: &TimelinesConfig) -> Result<Aliases, PipelineError> {
     let mut aliases = Aliases::builtin();
@@ -94,6 +98,7 @@ pub fn backend(config: &TimelinesConfig) -> Backend {
                     .unwrap_or(usize::MAX),
                 memory_bytes: usize::try_from(config.state_memory_mb.saturating_mul(1 << 20))
                     .unwrap_or(usize::MAX),
+                spill_idle_batches: SPILL_IDLE_BATCHES,
             }
         }
     }

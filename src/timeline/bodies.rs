@@ -46,6 +46,8 @@ pub enum Backend {
         /// Per partition, how much memory the timelines used recently may take before the
         /// others are spilled to the file (see `store`'s `Timelines`), in bytes.
         memory_bytes: usize,
+        /// Only timelines unused for at least this many batches are spilled.
+        spill_idle_batches: u64,
     },
 }
 
@@ -74,9 +76,11 @@ impl Bodies {
                 dir,
                 cache_bytes,
                 memory_bytes,
+                spill_idle_batches,
             } => match DiskBodies::create(dir, partition, *cache_bytes) {
                 Ok(mut disk) => {
                     disk.memory_bytes = *memory_bytes;
+                    disk.spill_idle_batches = *spill_idle_batches;
                     Bodies::Disk(disk)
                 }
                 Err(error) => {
@@ -101,16 +105,17 @@ impl Bodies {
         }
     }
 
-    /// Stores `value` under `key` (written to disk at the next [`Bodies::flush`]).
-    /// How much memory recently used timelines may take before others are spilled here; `None`
-    /// (in memory) when nothing is ever spilled.
-    pub fn memory_budget(&self) -> Option<usize> {
+    /// How much memory recently used timelines may take before others are spilled here (`None`
+    /// in memory: nothing is ever spilled), and after how many idle batches a timeline may be
+    /// spilled.
+    pub fn memory_budget(&self) -> Option<(usize, u64)> {
         match self {
             Bodies::Memory(_) => None,
-            Bodies::Disk(disk) => Some(disk.memory_bytes),
+            Bodies::Disk(disk) => Some((disk.memory_bytes, disk.spill_idle_batches)),
         }
     }
 
+    /// Stores `value` under `key` (written to disk at the next [`Bodies::flush`]).
     pub fn put(&mut self, key: String, value: Vec<u8>) {
         match self {
             Bodies::Memory(map) => {
@@ -156,6 +161,7 @@ pub struct DiskBodies {
     flushes: u64,
     /// See [`Backend::Disk`].
     memory_bytes: usize,
+    spill_idle_batches: u64,
 }
 
 impl std::fmt::Debug for DiskBodies {
@@ -187,6 +193,7 @@ impl DiskBodies {
             pending: HashMap::new(),
             flushes: 0,
             memory_bytes: usize::MAX,
+            spill_idle_batches: 1,
         })
     }
 
@@ -282,6 +289,7 @@ mod tests {
                 dir: dir.path().to_path_buf(),
                 cache_bytes: 1 << 20,
                 memory_bytes: 0,
+                spill_idle_batches: 1,
             },
             3,
         );

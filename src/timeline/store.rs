@@ -621,10 +621,12 @@ impl Timelines {
         }
     }
 
-    /// Spills the least recently used timelines (never one used since the last call) until
-    /// those in memory take at most three quarters of `budget`, if they take more than it; then
-    /// starts a new tick. Returns how many were spilled.
-    fn spill(&mut self, bodies: &mut Bodies, budget: usize) -> usize {
+    /// Spills the least recently used timelines until those in memory take at most three
+    /// quarters of `budget`, if they take more than it; then starts a new tick. Only timelines
+    /// unused for `idle` ticks (batches) or more go: when the timelines of the last batches
+    /// alone outgrow the budget, memory goes over it rather than the same timelines being
+    /// written and read back every batch. Returns how many were spilled.
+    fn spill(&mut self, bodies: &mut Bodies, budget: usize, idle: u64) -> usize {
         let tick = self.tick;
         self.tick += 1;
         let mut total: usize = self.hot.values().map(Timeline::memory).sum();
@@ -634,7 +636,7 @@ impl Timelines {
         let mut idle: Vec<(u64, &String)> = self
             .hot
             .iter()
-            .filter(|(_, t)| t.used < tick)
+            .filter(|(_, t)| t.used + idle <= tick)
             .map(|(name, t)| (t.used, name))
             .collect();
         idle.sort_unstable();
@@ -1058,10 +1060,10 @@ impl PartitionState {
     /// Spills idle timelines beyond the memory budget (disk backend), and forgets the shared
     /// strings only they used.
     fn spill(&mut self) {
-        let Some(budget) = self.bodies.memory_budget() else {
+        let Some((budget, idle)) = self.bodies.memory_budget() else {
             return;
         };
-        if self.timelines.spill(&mut self.bodies, budget) > 0 {
+        if self.timelines.spill(&mut self.bodies, budget, idle) > 0 {
             self.held.strings.0.retain(|s| Arc::strong_count(s) > 1);
         }
     }
