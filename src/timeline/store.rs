@@ -180,8 +180,9 @@ mod sort_key_text {
     }
 }
 
-/// Index key of an entry by span class: class, last day, sort key.
-type SpanKey = (u8, NaiveDate, Option<SortKey>);
+/// Index key of an entry by span class: class, last day, id (its first day and value are in
+/// its [`Head`]; 16 bytes instead of a second copy of the sort key).
+type SpanKey = (u8, NaiveDate, Id);
 
 /// Strings many entries share (entity keys, merge classes, values), stored once.
 #[derive(Debug, Default)]
@@ -237,7 +238,8 @@ struct Head {
     end: NaiveDate,
     /// The TIMEX3 value (also in the entry's sort keys).
     value: Arc<str>,
-    trigger: Box<str>,
+    /// Interned too: a few hundred trigger words cover most entries.
+    trigger: Arc<str>,
     negated: bool,
     released: bool,
     /// Entity keys of every report merged so far.
@@ -253,7 +255,7 @@ impl Head {
             start: date.start,
             end: date.end,
             value: strings.get(&date.value),
-            trigger: stored.entry.event.trigger.as_str().into(),
+            trigger: strings.get(&stored.entry.event.trigger),
             negated: stored.entry.event.modality == crate::events::Modality::Negated,
             released: stored.released,
             entities: stored.entities.iter().map(|e| strings.get(e)).collect(),
@@ -306,8 +308,7 @@ struct Timeline {
     used: u64,
     meta: TimelineMeta,
     order: BTreeSet<SortKey>,
-    /// The same keys by span class and last day, for [`Timeline::near`]. (`None` only in range
-    /// bounds: it sorts before every key.)
+    /// The same entries by span class and last day, for [`Timeline::merge_candidates`].
     by_span: BTreeSet<SpanKey>,
     entries: HashMap<Id, Head>,
     /// The `event_id` of every report merged here, as [`report_hash`]es: 8 bytes a report
@@ -340,7 +341,7 @@ impl Timeline {
         let old = self.entries.remove(&id)?;
         let k = old.sort_key(id);
         if let Some(class) = span_class(old.start, old.end) {
-            self.by_span.remove(&(class, k.0, Some(k.clone())));
+            self.by_span.remove(&(class, k.0, id));
         }
         self.order.remove(&k);
         Some(old)
@@ -350,7 +351,7 @@ impl Timeline {
         self.take(id);
         let k = head.sort_key(id);
         if let Some(class) = span_class(head.start, head.end) {
-            self.by_span.insert((class, k.0, Some(k.clone())));
+            self.by_span.insert((class, k.0, id));
         }
         self.order.insert(k);
         self.entries.insert(id, head);
@@ -381,19 +382,28 @@ impl Timeline {
     /// report on a busy timeline looks at that day's entries, not at a year of them.
     #[cfg(test)]
     fn near(&self, start: NaiveDate, end: NaiveDate) -> Vec<Id> {
-        let mut keys: Vec<&SortKey> = Vec::new();
+        let mut keys: Vec<SortKey> = Vec::new();
         for (class, max_days) in SPAN_CLASSES.iter().enumerate() {
-            let low = (class as u8, start, None);
-            let high = (class as u8, end + Duration::days(max_days + 1), None);
+            let low = (class as u8, start, 0);
+            let high = (class as u8, end + Duration::days(max_days + 1), 0);
             keys.extend(
-                self.by_span
-                    .range(low..high)
-                    .filter_map(|(_, _, k)| k.as_ref())
-                    .filter(|k| k.1 <= end),
+                self.span_range(low..high)
+                    .filter(|(_, h)| h.start <= end)
+                    .map(|(id, h)| h.sort_key(id)),
             );
         }
         keys.sort();
         keys.into_iter().map(|k| k.3).collect()
+    }
+
+    /// The entries of a `by_span` range, with their heads.
+    fn span_range(
+        &self,
+        range: std::ops::Range<SpanKey>,
+    ) -> impl Iterator<Item = (Id, &Head)> + '_ {
+        self.by_span
+            .range(range)
+            .filter_map(|&(_, _, id)| self.entries.get(&id).map(|h| (id, h)))
     }
 
     /// The entries a report dated `[start, end]` may merge with, in date order: those whose dates
@@ -408,16 +418,15 @@ impl Timeline {
         let Some(class) = SPAN_CLASSES.iter().position(|max| span <= *max) else {
             return Vec::new();
         };
-        let mut keys: Vec<&SortKey> = Vec::new();
+        let mut keys: Vec<SortKey> = Vec::new();
         if span > merge::MAX_NESTED_SPAN_DAYS {
             let class = class as u8;
-            let low = (class, end, None);
-            let high = (class, end + Duration::days(1), None);
+            let low = (class, end, 0);
+            let high = (class, end + Duration::days(1), 0);
             keys.extend(
-                self.by_span
-                    .range(low..high)
-                    .filter_map(|(_, _, k)| k.as_ref())
-                    .filter(|k| k.1 == start),
+                self.span_range(low..high)
+                    .filter(|(_, h)| h.start == start)
+                    .map(|(id, h)| h.sort_key(id)),
             );
         } else {
             for (class, max_days) in SPAN_CLASSES.iter().enumerate() {
@@ -426,20 +435,19 @@ impl Timeline {
                     break;
                 }
                 // Inside [start, end]: ends in it. Around it: ends at most `max_days` after it.
-                let low = (class as u8, start, None);
-                let high = (class as u8, end + Duration::days(max_days + 1), None);
+                let low = (class as u8, start, 0);
+                let high = (class as u8, end + Duration::days(max_days + 1), 0);
                 keys.extend(
-                    self.by_span
-                        .range(low..high)
-                        .filter_map(|(_, _, k)| k.as_ref())
-                        .filter(|k| {
-                            let (s, e) = (k.1, k.0);
+                    self.span_range(low..high)
+                        .filter(|(_, h)| {
+                            let (s, e) = (h.start, h.end);
                             let inside = start <= s && e <= end;
                             let around = s <= start
                                 && end <= e
                                 && (e - s).num_days() <= merge::MAX_NESTED_SPAN_DAYS;
                             inside || around
-                        }),
+                        })
+                        .map(|(id, h)| h.sort_key(id)),
                 );
             }
         }
@@ -556,7 +564,7 @@ impl Timeline {
                 start: h.start,
                 end: h.end,
                 value: strings.get(&h.value),
-                trigger: h.trigger.into_boxed_str(),
+                trigger: strings.get(&h.trigger),
                 negated: h.negated,
                 released: h.released,
                 entities: h.entities.iter().map(|e| strings.get(e)).collect(),
