@@ -936,9 +936,14 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration_bare",
-        pattern: r"\b(?:for|in|over)\s+(?P<t>(?:many\s+|recent\s+)?(?P<unit>days|weeks|months|years|decades|hours|minutes))\b",
+        pattern: r"\b(?:for|in|over|within)\s+(?P<t>(?:many\s+|recent\s+)?(?P<unit>days|weeks|months|years|decades|centuries|hours|minutes))\b",
         produce: p_duration_bare,
-        examples: &[("for years", "PXY"), ("for many decades", "PXDE")],
+        examples: &[
+            ("for years", "PXY"),
+            ("for many decades", "PXDE"),
+            ("Ukraine was ruled from Moscow for centuries.", "PXCE"),
+            ("Troops are expected within weeks.", "PXW"),
+        ],
     },
     // ---- bare month and year (context-checked) -----------------------------------------------
     Rule {
