@@ -886,7 +886,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old)?(?:\s+or\s+so\b)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -899,6 +899,10 @@ pub static RULES: &[Rule] = &[
             ("the last twenty four hours", "PT24H"),
             ("It lasted nearly two years.", "P2Y"),
             ("The 46-day battle", "P46D"),
+            // "a month-long siege": the article belongs to the noun, not to the length.
+            ("They held out through a month-long siege.", "P1M"),
+            ("after a months-long trek", "PXM"),
+            ("despite a 3 year long siege", "P3Y"),
             ("for the two day rally", "P2D"),
             ("over the next two years or so", "P2Y"),
             ("within two to three weeks", "P2W"),
@@ -910,6 +914,16 @@ pub static RULES: &[Rule] = &[
                 "It turned profitable after several quarters of losses.",
                 "PXQ",
             ),
+        ],
+    },
+    Rule {
+        // "their third day-long meeting", "a decades-long battle": a length as an adjective.
+        name: "unit_long",
+        pattern: r"\b(?P<unit>{UNIT})-long\b",
+        produce: p_unit_long,
+        examples: &[
+            ("their third day-long meeting", "P1D"),
+            ("the government's decades-long battle", "PXDE"),
         ],
     },
     Rule {
@@ -2458,6 +2472,15 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     if h.get("old").is_some_and(|o| o.ends_with("old")) {
         return None;
     }
+    // "a month-long siege", "a months-long trek": the article is the noun's, the length is the
+    // unit (one, or an unknown number when plural).
+    let article_long = h.get("old").is_some_and(|o| o.ends_with("long"))
+        && matches!(n_text.to_ascii_lowercase().as_str(), "a" | "an");
+    let n = if article_long && h.get("unit").is_some_and(|u| u.ends_with('s')) {
+        None
+    } else {
+        n
+    };
     // "over a week" is more than a week; "over three years" is during them: "over" stays out.
     // "about a decade" keeps its "about", "about two weeks" (a count) does not (TimeBank).
     let over_count = h
@@ -2501,11 +2524,21 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     {
         span.start = ns.start;
     }
+    if article_long && let Some(us) = h.span_of("unit") {
+        span.start = us.start;
+    }
     Some(vec![found(
         span,
         Partial::Duration(duration_value(n, unit)),
         modifier,
     )])
+}
+
+fn p_unit_long(h: &Hit) -> Option<Vec<Found>> {
+    let unit_text = h.get("unit")?;
+    let unit = Unit::parse(unit_text)?;
+    let n = (!unit_text.ends_with('s')).then_some(1.0);
+    h.one(Partial::Duration(duration_value(n, unit)), None)
 }
 
 fn p_the_year(h: &Hit) -> Option<Vec<Found>> {
