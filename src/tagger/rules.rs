@@ -894,6 +894,7 @@ pub static RULES: &[Rule] = &[
             ("the past two months", "P2M"),
             ("a two-week trip", "P2W"),
             ("several years", "PXY"),
+            ("for a couple of years", "P2Y"),
             ("5 1/2 hours", "PT5H30M"),
             ("two and a half years", "P2Y6M"),
             ("the last twenty four hours", "PT24H"),
@@ -1112,8 +1113,12 @@ pub fn number(s: &str) -> Option<f64> {
             return Some(number(whole)? + 0.5);
         }
     }
+    // "twenty-one", "forty five"; not "a couple of" (a + couple of).
     if let Some((tens, ones)) = s.split_once(['-', ' '])
         && let (Some(t), Some(o)) = (word(tens), word(ones))
+        && t >= 20.0
+        && t % 10.0 == 0.0
+        && o < 10.0
     {
         return Some(t + o);
     }
