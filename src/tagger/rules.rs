@@ -431,6 +431,10 @@ pub static RULES: &[Rule] = &[
             ("to be completed around Nov. 1", "2019-11-01"),
             ("It will open Jan. 6.", "2020-01-06"),
             ("The dividend will be paid Feb. 14.", "2020-02-14"),
+            (
+                "It created an office of the chairman, effective Feb. 1.",
+                "2020-02-01",
+            ),
             ("It declared a dividend, payable Feb. 14.", "2020-02-14"),
             // "the plan" is a noun, not a plan to come.
             ("The thrift announced the plan Aug. 21.", "2019-08-21"),
