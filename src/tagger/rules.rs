@@ -890,7 +890,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>(?:a\s+little\s+|slightly\s+)?more\s+than|(?:a\s+little\s+|slightly\s+)?less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over|under)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -903,6 +903,8 @@ pub static RULES: &[Rule] = &[
             ("two and a half years", "P2Y6M"),
             ("the last twenty four hours", "PT24H"),
             ("It lasted nearly two years.", "P2Y"),
+            ("In under a month, the forces were pushed back.", "P1M"),
+            ("Serbia was conquered in a little more than a month.", "P1M"),
             ("The 46-day battle", "P46D"),
             // "a month-long siege": the article belongs to the noun, not to the length.
             ("They held out through a month-long siege.", "P1M"),
@@ -2510,8 +2512,9 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
         .map(|m| {
             let m = m.split_whitespace().collect::<Vec<_>>().join(" ");
             match m.to_ascii_lowercase().as_str() {
-                "more than" | "over" => Mod::MoreThan,
-                "less than" | "fewer than" | "under" | "nearly" | "almost" => Mod::LessThan,
+                "more than" | "over" | "a little more than" | "slightly more than" => Mod::MoreThan,
+                "less than" | "fewer than" | "under" | "nearly" | "almost"
+                | "a little less than" | "slightly less than" => Mod::LessThan,
                 "at least" => Mod::EqualOrMore,
                 "up to" | "no more than" => Mod::EqualOrLess,
                 _ => Mod::Approx,
