@@ -523,6 +523,19 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // "the last week of August": a part of a named month, not last week.
+        name: "week_of_month",
+        pattern: r"\bthe\s+(?P<which>first|second|third|fourth|last|final)\s+week\s+of\s+(?P<m>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_week_of_month,
+        examples: &[
+            (
+                "During the last week of August the pressure grew.",
+                "2019-08",
+            ),
+            ("in the first week of March 1918", "1918-03"),
+        ],
+    },
+    Rule {
         name: "rel_month",
         pattern: r"\b(?P<rel>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<m>{MONTH})",
         produce: p_rel_month,
@@ -1852,6 +1865,22 @@ fn p_decade_words(h: &Hit) -> Option<Vec<Found>> {
     let w = h.get("w")?.to_ascii_lowercase();
     let i = WORDS.iter().position(|x| *x == w)? as i32;
     h.one(Partial::Decade(192 + i), h.get("mod").and_then(mod_word))
+}
+
+fn p_week_of_month(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m")?)?;
+    let modifier = match h.get("which")?.to_ascii_lowercase().as_str() {
+        "first" => Some(Mod::Start),
+        "last" | "final" => Some(Mod::End),
+        _ => None,
+    };
+    h.one(
+        Partial::Month {
+            year: year_ref(h, "y"),
+            month,
+        },
+        modifier,
+    )
 }
 
 fn p_month_year(h: &Hit) -> Option<Vec<Found>> {
