@@ -909,6 +909,7 @@ pub static RULES: &[Rule] = &[
             ("three days", "P3D"),
             ("more than two years", "P2Y"),
             ("the past two months", "P2M"),
+            ("the past two centuries", "P2CE"),
             ("a two-week trip", "P2W"),
             ("several years", "PXY"),
             ("for a couple of years", "P2Y"),
@@ -1156,7 +1157,6 @@ fn duration_value(n: Option<f64>, unit: Unit) -> String {
     let (letter, time) = unit.duration_letter();
     let (n, letter) = match (unit, n) {
         (Unit::Decade, Some(v)) => (Some(v * 10.0), "Y"),
-        (Unit::Century, Some(v)) => (Some(v * 100.0), "Y"),
         (Unit::Quarter, Some(v)) => (Some(v * 3.0), "M"),
         _ => (n, letter),
     };
