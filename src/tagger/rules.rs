@@ -575,12 +575,14 @@ pub static RULES: &[Rule] = &[
     // ---- modifiers on units ---------------------------------------------------------------
     Rule {
         name: "mod_year",
-        pattern: r"\b(?P<mod>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<y>{YEAR})",
+        pattern: r"\b(?P<mod>(?:early|late|earlier|later)\s+in|early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<y>{YEAR})",
         produce: p_mod_year,
         examples: &[
             ("mid-2025", "2025"),
             ("the end of 2019", "2019"),
             ("late 2018", "2018"),
+            ("The plans had been replaced early in 1914.", "1914"),
+            ("Later in 1792, she made a call for arms.", "1792"),
         ],
     },
     Rule {
@@ -1185,7 +1187,11 @@ fn duration_value(n: Option<f64>, unit: Unit) -> String {
 
 fn mod_word(s: &str) -> Option<Mod> {
     let s = s.to_ascii_lowercase();
-    if s.contains("beginning") || s.contains("start") || s.starts_with("early") || s == "earlier" {
+    if s.contains("beginning")
+        || s.contains("start")
+        || s.starts_with("early")
+        || s.starts_with("earlier")
+    {
         Some(Mod::Start)
     } else if s.contains("middle") || s.starts_with("mid") {
         Some(Mod::Mid)
