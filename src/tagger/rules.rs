@@ -782,6 +782,20 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // "over the following days", "in the intervening years": an unknown number of units
+        // after or before the story's date, a length.
+        name: "following_units",
+        pattern: r"\bthe\s+(?:following|ensuing|intervening|subsequent|preceding|previous)\s+(?P<unit>days|weeks|months|years|decades)\b",
+        produce: p_following_units,
+        examples: &[
+            (
+                "The bombing led to violence over the following days.",
+                "PXD",
+            ),
+            ("It has dated little in the intervening years.", "PXY"),
+        ],
+    },
+    Rule {
         name: "rel_unit",
         pattern: r"\b(?P<det>last|next|this|coming|previous|current)\s+(?P<unit>week|weekend|month|year|quarter|decade|century)\b",
         produce: p_rel_unit,
@@ -905,13 +919,14 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>(?:a\s+little\s+|slightly\s+)?more\s+than|(?:a\s+little\s+|slightly\s+)?less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over|under)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>(?:a\s+little\s+|slightly\s+)?more\s+than|(?:a\s+little\s+|slightly\s+)?less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over|under)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full|previous|preceding|following))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
             ("more than two years", "P2Y"),
             ("the past two months", "P2M"),
             ("the past two centuries", "P2CE"),
+            ("down from 1,440 in the four previous weeks", "P4W"),
             ("a two-week trip", "P2W"),
             ("several years", "PXY"),
             ("for a couple of years", "P2Y"),
@@ -2043,6 +2058,11 @@ fn p_ago(h: &Hit) -> Option<Vec<Found>> {
         },
         None,
     )
+}
+
+fn p_following_units(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    h.one(Partial::Duration(duration_value(None, unit)), None)
 }
 
 fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
