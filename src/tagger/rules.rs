@@ -734,13 +734,18 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
-        // "by year-end", "since year end": the end of the year (the last one after "since").
+        // "by year-end", "since year end", "at month's end": the end of the year or month (the
+        // last one after "since").
         name: "year_end",
-        pattern: r"\b(?:(?P<since>since)\s+)?(?P<t>year(?:-|\s+|'s\s+)end)\b",
+        pattern: r"\b(?:(?P<since>since)\s+)?(?P<t>(?P<unit>year|month)(?:-|\s+|'s\s+)end)\b",
         produce: p_year_end,
         examples: &[
             ("complete the transaction by year-end", "2019"),
             ("The change is since year-end.", "2018"),
+            (
+                "At month's end, the army held 135,000 prisoners.",
+                "2019-12",
+            ),
         ],
     },
     Rule {
@@ -1818,7 +1823,8 @@ fn p_year_period(h: &Hit) -> Option<Vec<Found>> {
 
 fn p_year_end(h: &Hit) -> Option<Vec<Found>> {
     let n = if h.get("since").is_some() { -1 } else { 0 };
-    h.one(rel(Unit::Year, n), Some(Mod::End))
+    let unit = Unit::parse(h.get("unit")?)?;
+    h.one(rel(unit, n), Some(Mod::End))
 }
 
 fn p_year_ended(h: &Hit) -> Option<Vec<Found>> {
