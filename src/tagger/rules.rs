@@ -340,7 +340,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         // "499-493 BC", "from 264 to 241 BC": the era written once applies to both years.
         name: "range_era_years",
-        pattern: r"\b(?P<y1>\d{1,4})\s*(?:-|(?u:–)|to|and|until|till)\s*(?P<y2>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.))",
+        pattern: r"\b(?P<y1>\d{1,4})\s*(?:-|(?u:–)|to|and|until|till)\s*(?P<y2>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|B\.C\b|BCE\b|B\.C\.E\.))",
         produce: p_range_era_years,
         examples: &[
             ("the Ionian Revolt (499-493 BC)", "BC0499|BC0493"),
@@ -405,7 +405,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         // "April 480 BC", "(September 480 BC)": a month of a year of an era.
         name: "month_era_year",
-        pattern: r"(?P<m>{MONTH})(?:\s+of)?,?\s+(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
+        pattern: r"(?P<m>{MONTH})(?:\s+of)?,?\s+(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|B\.C\b|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
         produce: p_month_era_year,
         examples: &[
             ("Having crossed into Europe in April 480 BC", "BC0480-04"),
@@ -414,9 +414,13 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "era_year",
-        pattern: r"\b(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
+        pattern: r"\b(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|B\.C\b|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
         produce: p_era_year,
-        examples: &[("in 241 BC", "BC0241"), ("by 79 AD", "0079")],
+        examples: &[
+            ("in 241 BC", "BC0241"),
+            ("by 79 AD", "0079"),
+            ("Third Punic War (149 B.C to 146 B.C)", "BC0149|BC0146"),
+        ],
     },
     // ---- explicit dates -----------------------------------------------------------------
     Rule {
@@ -897,7 +901,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "season",
-        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?:(?P<ybc>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.))|(?P<y>{YEAR})))?",
+        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?:(?P<ybc>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|B\.C\b|BCE\b|B\.C\.E\.))|(?P<y>{YEAR})))?",
         produce: p_season,
         examples: &[
             ("last summer", "2019-SU"),
