@@ -379,6 +379,11 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         "those",
     ];
     let after_det = |prev: Option<&String>| prev.is_some_and(|p| DETERMINERS.contains(&p.as_str()));
+    // "office of the chairman, effective Feb. 1": the date a change takes effect, announced
+    // ahead of it.
+    if words_left.first().is_some_and(|w| w == "effective") {
+        return Tense::Future;
+    }
     // "as soon as Tuesday", "as early as next week": the earliest date of something to come.
     if let [a, b, c, ..] = words_left.as_slice()
         && a == "as"

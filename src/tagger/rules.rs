@@ -340,7 +340,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         // "499-493 BC", "from 264 to 241 BC": the era written once applies to both years.
         name: "range_era_years",
-        pattern: r"\b(?P<y1>\d{1,4})\s*(?:-|(?u:–)|to|and|until|till)\s*(?P<y2>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.))",
+        pattern: r"\b(?P<y1>\d{1,4})\s*(?:-|(?u:–)|to|and|until|till)\s*(?P<y2>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|B\.C\b|BCE\b|B\.C\.E\.))",
         produce: p_range_era_years,
         examples: &[
             ("the Ionian Revolt (499-493 BC)", "BC0499|BC0493"),
@@ -405,7 +405,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         // "April 480 BC", "(September 480 BC)": a month of a year of an era.
         name: "month_era_year",
-        pattern: r"(?P<m>{MONTH})(?:\s+of)?,?\s+(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
+        pattern: r"(?P<m>{MONTH})(?:\s+of)?,?\s+(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|B\.C\b|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
         produce: p_month_era_year,
         examples: &[
             ("Having crossed into Europe in April 480 BC", "BC0480-04"),
@@ -414,9 +414,13 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "era_year",
-        pattern: r"\b(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
+        pattern: r"\b(?P<y>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|B\.C\b|BCE\b|B\.C\.E\.|AD\b|A\.D\.|CE\b))",
         produce: p_era_year,
-        examples: &[("in 241 BC", "BC0241"), ("by 79 AD", "0079")],
+        examples: &[
+            ("in 241 BC", "BC0241"),
+            ("by 79 AD", "0079"),
+            ("Third Punic War (149 B.C to 146 B.C)", "BC0149|BC0146"),
+        ],
     },
     // ---- explicit dates -----------------------------------------------------------------
     Rule {
@@ -431,6 +435,10 @@ pub static RULES: &[Rule] = &[
             ("to be completed around Nov. 1", "2019-11-01"),
             ("It will open Jan. 6.", "2020-01-06"),
             ("The dividend will be paid Feb. 14.", "2020-02-14"),
+            (
+                "It created an office of the chairman, effective Feb. 1.",
+                "2020-02-01",
+            ),
             ("It declared a dividend, payable Feb. 14.", "2020-02-14"),
             // "the plan" is a noun, not a plan to come.
             ("The thrift announced the plan Aug. 21.", "2019-08-21"),
@@ -519,6 +527,19 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // "the last week of August": a part of a named month, not last week.
+        name: "week_of_month",
+        pattern: r"\bthe\s+(?P<which>first|second|third|fourth|last|final)\s+week\s+of\s+(?P<m>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
+        produce: p_week_of_month,
+        examples: &[
+            (
+                "During the last week of August the pressure grew.",
+                "2019-08",
+            ),
+            ("in the first week of March 1918", "1918-03"),
+        ],
+    },
+    Rule {
         name: "rel_month",
         pattern: r"\b(?P<rel>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<m>{MONTH})",
         produce: p_rel_month,
@@ -558,12 +579,14 @@ pub static RULES: &[Rule] = &[
     // ---- modifiers on units ---------------------------------------------------------------
     Rule {
         name: "mod_year",
-        pattern: r"\b(?P<mod>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<y>{YEAR})",
+        pattern: r"\b(?P<mod>(?:early|late|earlier|later)\s+in|early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)(?:-|\s+)(?P<y>{YEAR})",
         produce: p_mod_year,
         examples: &[
             ("mid-2025", "2025"),
             ("the end of 2019", "2019"),
             ("late 2018", "2018"),
+            ("The plans had been replaced early in 1914.", "1914"),
+            ("Later in 1792, she made a call for arms.", "1792"),
         ],
     },
     Rule {
@@ -715,13 +738,18 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
-        // "by year-end", "since year end": the end of the year (the last one after "since").
+        // "by year-end", "since year end", "at month's end": the end of the year or month (the
+        // last one after "since").
         name: "year_end",
-        pattern: r"\b(?:(?P<since>since)\s+)?(?P<t>year(?:-|\s+|'s\s+)end)\b",
+        pattern: r"\b(?:(?P<since>since)\s+)?(?P<t>(?P<unit>year|month)(?:-|\s+|'s\s+)end)\b",
         produce: p_year_end,
         examples: &[
             ("complete the transaction by year-end", "2019"),
             ("The change is since year-end.", "2018"),
+            (
+                "At month's end, the army held 135,000 prisoners.",
+                "2019-12",
+            ),
         ],
     },
     Rule {
@@ -760,6 +788,20 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("in the coming months", "FUTURE_REF"),
             ("It does not bode well for future quarters.", "FUTURE_REF"),
+        ],
+    },
+    Rule {
+        // "over the following days", "in the intervening years": an unknown number of units
+        // after or before the story's date, a length.
+        name: "following_units",
+        pattern: r"\bthe\s+(?:following|ensuing|intervening|subsequent|preceding|previous)\s+(?P<unit>days|weeks|months|years|decades)\b",
+        produce: p_following_units,
+        examples: &[
+            (
+                "The bombing led to violence over the following days.",
+                "PXD",
+            ),
+            ("It has dated little in the intervening years.", "PXY"),
         ],
     },
     Rule {
@@ -859,7 +901,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "season",
-        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?:(?P<ybc>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|BCE\b|B\.C\.E\.))|(?P<y>{YEAR})))?",
+        pattern: r"(?:\b(?P<det>last|this(?:\s+past|\s+coming)?|next|the(?:\s+(?:early|late|mid))?|early|late|mid)(?:-|\s+))?\b(?P<s>spring|summer|fall|autumn|winter)\b(?:\s+(?:of\s+)?(?:(?P<ybc>\d{1,4})\s*(?P<era>(?-i:BC\b|B\.C\.|B\.C\b|BCE\b|B\.C\.E\.))|(?P<y>{YEAR})))?",
         produce: p_season,
         examples: &[
             ("last summer", "2019-SU"),
@@ -886,19 +928,28 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>more\s+than|less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old)?(?:\s+or\s+so\b)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>(?:a\s+little\s+|slightly\s+)?more\s+than|(?:a\s+little\s+|slightly\s+)?less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over|under)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full|previous|preceding|following))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
             ("more than two years", "P2Y"),
             ("the past two months", "P2M"),
+            ("the past two centuries", "P2CE"),
+            ("down from 1,440 in the four previous weeks", "P4W"),
             ("a two-week trip", "P2W"),
             ("several years", "PXY"),
+            ("for a couple of years", "P2Y"),
             ("5 1/2 hours", "PT5H30M"),
             ("two and a half years", "P2Y6M"),
             ("the last twenty four hours", "PT24H"),
             ("It lasted nearly two years.", "P2Y"),
+            ("In under a month, the forces were pushed back.", "P1M"),
+            ("Serbia was conquered in a little more than a month.", "P1M"),
             ("The 46-day battle", "P46D"),
+            // "a month-long siege": the article belongs to the noun, not to the length.
+            ("They held out through a month-long siege.", "P1M"),
+            ("after a months-long trek", "PXM"),
+            ("despite a 3 year long siege", "P3Y"),
             ("for the two day rally", "P2D"),
             ("over the next two years or so", "P2Y"),
             ("within two to three weeks", "P2W"),
@@ -910,6 +961,16 @@ pub static RULES: &[Rule] = &[
                 "It turned profitable after several quarters of losses.",
                 "PXQ",
             ),
+        ],
+    },
+    Rule {
+        // "their third day-long meeting", "a decades-long battle": a length as an adjective.
+        name: "unit_long",
+        pattern: r"\b(?P<unit>{UNIT})-long\b",
+        produce: p_unit_long,
+        examples: &[
+            ("their third day-long meeting", "P1D"),
+            ("the government's decades-long battle", "PXDE"),
         ],
     },
     Rule {
@@ -936,9 +997,14 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration_bare",
-        pattern: r"\b(?:for|in|over)\s+(?P<t>(?:many\s+|recent\s+)?(?P<unit>days|weeks|months|years|decades|hours|minutes))\b",
+        pattern: r"\b(?:for|in|over|within)\s+(?P<t>(?:many\s+|recent\s+)?(?P<unit>days|weeks|months|years|decades|centuries|hours|minutes))\b",
         produce: p_duration_bare,
-        examples: &[("for years", "PXY"), ("for many decades", "PXDE")],
+        examples: &[
+            ("for years", "PXY"),
+            ("for many decades", "PXDE"),
+            ("Ukraine was ruled from Moscow for centuries.", "PXCE"),
+            ("Troops are expected within weeks.", "PXW"),
+        ],
     },
     // ---- bare month and year (context-checked) -----------------------------------------------
     Rule {
@@ -1093,8 +1159,12 @@ pub fn number(s: &str) -> Option<f64> {
             return Some(number(whole)? + 0.5);
         }
     }
+    // "twenty-one", "forty five"; not "a couple of" (a + couple of).
     if let Some((tens, ones)) = s.split_once(['-', ' '])
         && let (Some(t), Some(o)) = (word(tens), word(ones))
+        && t >= 20.0
+        && t % 10.0 == 0.0
+        && o < 10.0
     {
         return Some(t + o);
     }
@@ -1113,7 +1183,6 @@ fn duration_value(n: Option<f64>, unit: Unit) -> String {
     let (letter, time) = unit.duration_letter();
     let (n, letter) = match (unit, n) {
         (Unit::Decade, Some(v)) => (Some(v * 10.0), "Y"),
-        (Unit::Century, Some(v)) => (Some(v * 100.0), "Y"),
         (Unit::Quarter, Some(v)) => (Some(v * 3.0), "M"),
         _ => (n, letter),
     };
@@ -1142,7 +1211,11 @@ fn duration_value(n: Option<f64>, unit: Unit) -> String {
 
 fn mod_word(s: &str) -> Option<Mod> {
     let s = s.to_ascii_lowercase();
-    if s.contains("beginning") || s.contains("start") || s.starts_with("early") || s == "earlier" {
+    if s.contains("beginning")
+        || s.contains("start")
+        || s.starts_with("early")
+        || s.starts_with("earlier")
+    {
         Some(Mod::Start)
     } else if s.contains("middle") || s.starts_with("mid") {
         Some(Mod::Mid)
@@ -1754,7 +1827,8 @@ fn p_year_period(h: &Hit) -> Option<Vec<Found>> {
 
 fn p_year_end(h: &Hit) -> Option<Vec<Found>> {
     let n = if h.get("since").is_some() { -1 } else { 0 };
-    h.one(rel(Unit::Year, n), Some(Mod::End))
+    let unit = Unit::parse(h.get("unit")?)?;
+    h.one(rel(unit, n), Some(Mod::End))
 }
 
 fn p_year_ended(h: &Hit) -> Option<Vec<Found>> {
@@ -1822,6 +1896,22 @@ fn p_decade_words(h: &Hit) -> Option<Vec<Found>> {
     let w = h.get("w")?.to_ascii_lowercase();
     let i = WORDS.iter().position(|x| *x == w)? as i32;
     h.one(Partial::Decade(192 + i), h.get("mod").and_then(mod_word))
+}
+
+fn p_week_of_month(h: &Hit) -> Option<Vec<Found>> {
+    let month = month_num(h.get("m")?)?;
+    let modifier = match h.get("which")?.to_ascii_lowercase().as_str() {
+        "first" => Some(Mod::Start),
+        "last" | "final" => Some(Mod::End),
+        _ => None,
+    };
+    h.one(
+        Partial::Month {
+            year: year_ref(h, "y"),
+            month,
+        },
+        modifier,
+    )
 }
 
 fn p_month_year(h: &Hit) -> Option<Vec<Found>> {
@@ -1978,6 +2068,11 @@ fn p_ago(h: &Hit) -> Option<Vec<Found>> {
         },
         None,
     )
+}
+
+fn p_following_units(h: &Hit) -> Option<Vec<Found>> {
+    let unit = Unit::parse(h.get("unit")?)?;
+    h.one(Partial::Duration(duration_value(None, unit)), None)
 }
 
 fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
@@ -2453,6 +2548,15 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     if h.get("old").is_some_and(|o| o.ends_with("old")) {
         return None;
     }
+    // "a month-long siege", "a months-long trek": the article is the noun's, the length is the
+    // unit (one, or an unknown number when plural).
+    let article_long = h.get("old").is_some_and(|o| o.ends_with("long"))
+        && matches!(n_text.to_ascii_lowercase().as_str(), "a" | "an");
+    let n = if article_long && h.get("unit").is_some_and(|u| u.ends_with('s')) {
+        None
+    } else {
+        n
+    };
     // "over a week" is more than a week; "over three years" is during them: "over" stays out.
     // "about a decade" keeps its "about", "about two weeks" (a count) does not (TimeBank).
     let over_count = h
@@ -2473,8 +2577,9 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
         .map(|m| {
             let m = m.split_whitespace().collect::<Vec<_>>().join(" ");
             match m.to_ascii_lowercase().as_str() {
-                "more than" | "over" => Mod::MoreThan,
-                "less than" | "fewer than" | "under" | "nearly" | "almost" => Mod::LessThan,
+                "more than" | "over" | "a little more than" | "slightly more than" => Mod::MoreThan,
+                "less than" | "fewer than" | "under" | "nearly" | "almost"
+                | "a little less than" | "slightly less than" => Mod::LessThan,
                 "at least" => Mod::EqualOrMore,
                 "up to" | "no more than" => Mod::EqualOrLess,
                 _ => Mod::Approx,
@@ -2496,11 +2601,21 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     {
         span.start = ns.start;
     }
+    if article_long && let Some(us) = h.span_of("unit") {
+        span.start = us.start;
+    }
     Some(vec![found(
         span,
         Partial::Duration(duration_value(n, unit)),
         modifier,
     )])
+}
+
+fn p_unit_long(h: &Hit) -> Option<Vec<Found>> {
+    let unit_text = h.get("unit")?;
+    let unit = Unit::parse(unit_text)?;
+    let n = (!unit_text.ends_with('s')).then_some(1.0);
+    h.one(Partial::Duration(duration_value(n, unit)), None)
 }
 
 fn p_the_year(h: &Hit) -> Option<Vec<Found>> {
