@@ -145,12 +145,16 @@ fn entries(n: usize, timelines: usize, backend: &str) {
     let mut state = fresh();
     let mut latest: std::collections::HashMap<String, Option<Vec<u8>>> =
         std::collections::HashMap::new();
+    // Logged per batch as in step 1: logging each report on its own would make every report a
+    // batch, and with the disk backend spill and read back the 1,000 round-robin timelines.
+    let mut changes = Changes::default();
     for i in 0..n {
         let (key, record) = report(i, i / 4, timelines);
-        let mut changes = Changes::default();
         state.apply(&key, &record, &settings, &mut changes);
-        state.log(&mut changes);
-        latest.extend(changes.changelog);
+        if (i + 1) % BATCH == 0 || i + 1 == n {
+            state.log(&mut changes);
+            latest.extend(std::mem::take(&mut changes).changelog);
+        }
     }
     drop(state);
     let changelog_mb: f64 = latest
