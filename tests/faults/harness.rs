@@ -496,6 +496,18 @@ impl Service {
             .and_then(|v| v.parse().ok())
     }
 
+    /// The /metrics lines of the metrics `names` (all their labels), for a failure message.
+    pub fn metric_lines(&self, names: &[&str]) -> String {
+        let Some((_, metrics)) = self.get("/metrics") else {
+            return "no answer on /metrics".into();
+        };
+        metrics
+            .lines()
+            .filter(|l| names.iter().any(|n| l.starts_with(n)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// This instance's log lines (all runs) that contain `needle`.
     pub fn log_lines(&self, needle: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -583,22 +595,39 @@ impl WorkDir {
 // Progress
 
 /// The group's committed offsets on the input topic, read the way an operator would.
+///
+/// An observer that does not subscribe (it only asks for the group's offsets) can be left
+/// waiting on a coordinator that went away with a restarted broker, which librdkafka does not
+/// always look up again (librdkafka#2791). So a client whose look-ups keep failing is replaced
+/// by a new one, as an operator would rerun their command: the test measures the service, not
+/// the observer.
 pub struct Progress {
-    consumer: BaseConsumer,
+    consumer: std::cell::RefCell<BaseConsumer>,
+    brokers: String,
+    group: String,
     partitions: TopicPartitionList,
     topic: String,
+    /// Since when look-ups have failed, and the last error.
+    failing: std::cell::RefCell<Option<(Instant, String)>>,
+}
+
+/// How long look-ups may fail before the observer's client is replaced.
+const OBSERVER_PATIENCE: Duration = Duration::from_secs(10);
+
+fn observer(brokers: &str, group: &str) -> BaseConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        // read_committed would make OffsetFetch wait for a killed instance's open
+        // transaction (KIP-447 "require stable"); the last committed offsets are wanted.
+        .set("isolation.level", "read_uncommitted")
+        .create()
+        .unwrap()
 }
 
 impl Progress {
     pub fn new(brokers: &str, group: &str, topic: &str) -> Progress {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("group.id", group)
-            // read_committed would make OffsetFetch wait for a killed instance's open
-            // transaction (KIP-447 "require stable"); the last committed offsets are wanted.
-            .set("isolation.level", "read_uncommitted")
-            .create()
-            .unwrap();
+        let consumer = observer(brokers, group);
         let metadata = consumer
             .fetch_metadata(Some(topic), Duration::from_secs(30))
             .unwrap();
@@ -610,28 +639,51 @@ impl Progress {
         }
         assert!(partitions.count() > 0, "no partitions for {topic}");
         Progress {
-            consumer,
+            consumer: std::cell::RefCell::new(consumer),
+            brokers: brokers.to_string(),
+            group: group.to_string(),
             partitions,
             topic: topic.to_string(),
+            failing: std::cell::RefCell::new(None),
         }
     }
 
     /// Sum of the committed offsets (`None` when the broker does not answer).
     pub fn committed(&self) -> Option<i64> {
-        let committed = self
+        let result = self
             .consumer
-            .committed_offsets(self.partitions.clone(), Duration::from_secs(5))
-            .ok()?;
-        Some(
-            committed
-                .elements()
-                .iter()
-                .map(|e| match e.offset() {
-                    Offset::Offset(o) => o,
-                    _ => 0,
-                })
-                .sum(),
-        )
+            .borrow()
+            .committed_offsets(self.partitions.clone(), Duration::from_secs(5));
+        match result {
+            Ok(committed) => {
+                *self.failing.borrow_mut() = None;
+                Some(sum_offsets(&committed))
+            }
+            Err(e) => {
+                let mut failing = self.failing.borrow_mut();
+                let since = failing.as_ref().map_or_else(Instant::now, |(t, _)| *t);
+                if since.elapsed() > OBSERVER_PATIENCE {
+                    eprintln!(
+                        "progress: offset look-ups failing for {OBSERVER_PATIENCE:?} ({e}); new client"
+                    );
+                    *self.consumer.borrow_mut() = observer(&self.brokers, &self.group);
+                    *failing = Some((Instant::now(), e.to_string()));
+                } else {
+                    *failing = Some((since, e.to_string()));
+                }
+                None
+            }
+        }
+    }
+
+    /// Why look-ups are failing, if they are.
+    fn failure(&self) -> Option<String> {
+        self.failing.borrow().as_ref().map(|(t, e)| {
+            format!(
+                "offset look-ups failing for {:.1} s: {e}",
+                t.elapsed().as_secs_f64()
+            )
+        })
     }
 
     /// Sum of the input's end offsets: how many records were produced.
@@ -641,6 +693,7 @@ impl Progress {
             .iter()
             .map(|e| {
                 self.consumer
+                    .borrow()
                     .fetch_watermarks(&self.topic, e.partition(), Duration::from_secs(10))
                     .unwrap()
                     .1
@@ -665,11 +718,42 @@ impl Progress {
             }
             if Instant::now() > deadline {
                 let dir = alive.first().map(|s| logs(&s.dir)).unwrap_or_default();
-                panic!("committed {last} < {at_least} after {within:?}\n{dir}");
+                // A second opinion from a new client, and the services' own count.
+                let fresh = observer(&self.brokers, &self.group)
+                    .committed_offsets(self.partitions.clone(), Duration::from_secs(10))
+                    .map(|c| sum_offsets(&c).to_string())
+                    .unwrap_or_else(|e| e.to_string());
+                let metrics: Vec<String> = alive
+                    .iter()
+                    .map(|s| {
+                        s.metric_lines(&[
+                            "dateline_articles_consumed_total",
+                            "dateline_transactions_aborted_total",
+                            "dateline_stage_restarts_total",
+                            "dateline_consumer_lag_messages",
+                        ])
+                    })
+                    .collect();
+                panic!(
+                    "committed {last} < {at_least} after {within:?} ({}); a new client reads \
+                     {fresh}; the services report {metrics:?}\n{dir}",
+                    self.failure().unwrap_or_else(|| "look-ups answered".into())
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+fn sum_offsets(committed: &TopicPartitionList) -> i64 {
+    committed
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum()
 }
 
 // ---------------------------------------------------------------------------------------------
