@@ -261,7 +261,7 @@ fn broker_restart_mid_run_service_reconnects_and_loses_nothing() {
     let got = committed_by_key(&brokers, &n.output);
     let d = assert_exact("after a broker restart", &got, &want);
     assert!(dead_letters(&brokers, &n.dlq).is_empty(), "no dead letter");
-    let after_restart = svc.log_lines("pipeline stopped on a fatal error");
+    let after_restart = svc.log_lines("on a fatal error");
     assert!(after_restart.is_empty(), "{after_restart:?}");
     println!(
         "faults/broker_restart: first commit {reconnect_s:.1} s after the broker was back \

@@ -51,6 +51,7 @@ pub mod replay;
 pub mod shutdown;
 pub mod sink;
 pub mod source;
+pub mod stall;
 pub mod status;
 pub mod timelines;
 pub mod worker;
@@ -90,6 +91,12 @@ pub fn supervise(
                 let now = Instant::now();
                 recent.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
                 if recent.len() >= MAX_RESTARTS {
+                    tracing::error!(
+                        stage,
+                        error = %error,
+                        restarts_in_window = recent.len(),
+                        "stage stopped on a fatal error: too many restarts"
+                    );
                     return Err(error);
                 }
                 recent.push(now);
@@ -143,7 +150,7 @@ pub fn run(
     // Exactly once, batch N commits on a thread of its own while batch N+1 is collected and
     // extracted; at least once, the offsets commit goes through the consumer, so it stays inline.
     let overlap = config.kafka.guarantee == crate::config::Guarantee::ExactlyOnce;
-    let result = std::thread::scope(|scope| {
+    let result: Result<(), PipelineError> = std::thread::scope(|scope| {
         let mut inflight: Option<InFlight<'_>> = None;
         loop {
             if shutdown.is_shutdown() {
@@ -225,6 +232,11 @@ pub fn run(
     status.set_producer_ready(false);
     match &result {
         Ok(()) => tracing::info!("pipeline stopped"),
+        // The supervisor ([`supervise`]) restarts the stage after a restartable error; it logs
+        // the end as fatal only when it gives up.
+        Err(error) if error.restartable() => {
+            tracing::warn!(error = %error, "pipeline stopped on a restartable error")
+        }
         Err(error) => tracing::error!(error = %error, "pipeline stopped on a fatal error"),
     }
     result

@@ -250,7 +250,7 @@ pub fn run(
     // collected and applied (exactly once; at least once it commits inline).
     let overlap = config.kafka.guarantee == crate::config::Guarantee::ExactlyOnce;
     let mut loaded: Option<Vec<i32>> = None;
-    let result = std::thread::scope(|scope| {
+    let result: Result<(), PipelineError> = std::thread::scope(|scope| {
         let mut inflight: Option<InFlight<'_>> = None;
         // Settles the commit in flight; false when it was aborted (the consumer is rewound and
         // the state must be read back from the changelog).
@@ -372,6 +372,9 @@ pub fn run(
     status.set_producer_ready(false);
     match &result {
         Ok(()) => tracing::info!("timeline stage stopped"),
+        Err(error) if error.restartable() => {
+            tracing::warn!(error = %error, "timeline stage stopped on a restartable error")
+        }
         Err(error) => tracing::error!(error = %error, "timeline stage stopped on a fatal error"),
     }
     result
