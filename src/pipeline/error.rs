@@ -84,6 +84,15 @@ pub enum PipelineError {
     /// The consumer is not in a group (no group metadata for the transaction).
     #[error("the consumer has no group metadata; is `kafka.group_id` set?")]
     NoGroupMetadata,
+    /// librdkafka stopped fetching an assigned partition that the broker serves
+    /// ([`crate::pipeline::stall`]); restartable: a new consumer fetches it again.
+    #[error("consumer of {topic} stopped fetching partition(s) {partitions}")]
+    Stalled {
+        /// The stage's input topic.
+        topic: String,
+        /// Each stalled partition, with what the statistics said of it.
+        partitions: String,
+    },
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {message}")]
     Workers {
@@ -104,6 +113,7 @@ impl PipelineError {
         let source = match self {
             PipelineError::Kafka { source, .. }
             | PipelineError::RetriesExhausted { source, .. } => source,
+            PipelineError::Stalled { .. } => return true,
             _ => return false,
         };
         let code = match source {

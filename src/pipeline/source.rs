@@ -35,6 +35,7 @@ use crate::config::Config;
 use crate::pipeline::error::{ErrorClass, PipelineError, classify};
 use crate::pipeline::events::ConsumerLag;
 use crate::pipeline::shutdown::Shutdown;
+use crate::pipeline::stall::{FETCH_STALL_LIMIT, FetchWatch, Sample};
 use crate::pipeline::status::PipelineStatus;
 
 /// Longest single poll, so shutdown requests are noticed promptly.
@@ -54,6 +55,8 @@ pub struct SourceContext {
     topic: String,
     /// Open while a batch commits on the commit thread; a rebalance waits for it.
     gate: Arc<CommitGate>,
+    /// Assigned partitions that librdkafka stopped fetching ([`crate::pipeline::stall`]).
+    watch: std::sync::Mutex<FetchWatch>,
 }
 
 /// Whether a commit is in flight, so that a rebalance (which runs inside a poll on the
@@ -102,6 +105,27 @@ impl ClientContext for SourceContext {
         let Some(topic) = statistics.topics.get(&self.topic) else {
             return;
         };
+        let samples: BTreeMap<i32, Sample> = topic
+            .partitions
+            .iter()
+            .filter(|(id, p)| **id >= 0 && p.desired)
+            .map(|(id, p)| {
+                let sample = Sample {
+                    fetch_state: p.fetch_state.clone(),
+                    next_offset: p.next_offset,
+                    end_offset: if p.ls_offset >= 0 {
+                        p.ls_offset
+                    } else {
+                        p.hi_offset
+                    },
+                    queued: p.fetchq_cnt,
+                };
+                (*id, sample)
+            })
+            .collect();
+        if let Ok(mut watch) = self.watch.lock() {
+            watch.observe(Instant::now(), &samples);
+        }
         for (id, p) in &topic.partitions {
             // -1 is librdkafka's "internal/unassigned" pseudo partition; app_offset < 0 means
             // nothing consumed yet, so there is no position to measure from.
@@ -140,6 +164,9 @@ impl ConsumerContext for SourceContext {
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
         self.rebalances.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut watch) = self.watch.lock() {
+            watch.reset();
+        }
         let assigned = consumer
             .assignment()
             .map(|tpl| tpl.count() > 0)
@@ -192,6 +219,8 @@ pub struct Source {
     /// The last batch filled at least half of `max_records`: input is backing up, so batches
     /// wait to fill (fewer, larger transactions) instead of leaving with what is fetched.
     busy: std::sync::atomic::AtomicBool,
+    /// When the broker was last asked whether a stalled partition is reachable.
+    stall_checked: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Source {
@@ -249,6 +278,7 @@ impl Source {
             status,
             topic: topic.to_string(),
             gate: Arc::default(),
+            watch: std::sync::Mutex::default(),
         };
         let consumer: BaseConsumer<SourceContext> =
             client
@@ -268,6 +298,7 @@ impl Source {
             reset_to_end,
             cooperative,
             busy: std::sync::atomic::AtomicBool::new(false),
+            stall_checked: std::sync::Mutex::new(None),
         })
     }
 
@@ -323,6 +354,9 @@ impl Source {
                 self.drop_after_rebalance(&mut batch.messages);
                 batch.rebalanced = true;
             }
+            if polled.is_none() {
+                self.check_fetching()?;
+            }
             match polled {
                 None if return_empty && batch.messages.is_empty() => break,
                 None if !batch.messages.is_empty() && slice.is_zero() => break,
@@ -347,6 +381,51 @@ impl Source {
                 .store(batch.messages.len() * 2 >= max_records, Ordering::Relaxed);
         }
         Ok(batch)
+    }
+
+    /// Ends the stage ([`PipelineError::Stalled`]) when an assigned partition has not been
+    /// fetched for [`FETCH_STALL_LIMIT`] although the broker answers for it
+    /// ([`crate::pipeline::stall`]). While the broker does not answer, the stall is its own: the
+    /// consumer keeps waiting and the clock starts again. The broker is asked at most every 10 s.
+    fn check_fetching(&self) -> Result<(), PipelineError> {
+        let stalled = match self.consumer.context().watch.lock() {
+            Ok(watch) => watch.stalled(Instant::now(), FETCH_STALL_LIMIT),
+            Err(_) => return Ok(()),
+        };
+        let Some((partition, _, _)) = stalled.first() else {
+            return Ok(());
+        };
+        {
+            let mut checked = self.stall_checked.lock().unwrap_or_else(|e| e.into_inner());
+            if checked.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+                return Ok(());
+            }
+            *checked = Some(Instant::now());
+        }
+        let topic = &self.consumer.context().topic;
+        if let Err(error) =
+            self.consumer
+                .fetch_watermarks(topic, *partition, Duration::from_secs(5))
+        {
+            tracing::warn!(
+                partition,
+                error = %error,
+                "a partition is not fetching and the broker does not answer; waiting"
+            );
+            // The broker's absence explains it: the clock starts again once it answers.
+            if let Ok(mut watch) = self.consumer.context().watch.lock() {
+                watch.reset();
+            }
+            return Ok(());
+        }
+        Err(PipelineError::Stalled {
+            topic: topic.clone(),
+            partitions: stalled
+                .iter()
+                .map(|(p, d, what)| format!("{p} ({what}, for {} s)", d.as_secs()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
     }
 
     /// Drops the collected messages that a rebalance invalidated (see [`Source::poll_batch`]).
