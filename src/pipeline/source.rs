@@ -42,6 +42,8 @@ use crate::pipeline::status::PipelineStatus;
 const POLL_SLICE: Duration = Duration::from_millis(100);
 /// Poll slice while the previous batch commits, so its end is noticed promptly.
 const COLLECT_SLICE: Duration = Duration::from_millis(2);
+/// How long a stage waits for its consumer to close ([`Source::close`]).
+const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
 /// Timeout of committed-offset look-ups and seeks.
 const OFFSETS_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -57,6 +59,9 @@ pub struct SourceContext {
     gate: Arc<CommitGate>,
     /// Assigned partitions that librdkafka stopped fetching ([`crate::pipeline::stall`]).
     watch: std::sync::Mutex<FetchWatch>,
+    /// Set once the stage has let this consumer go ([`Source::close`]): its late callbacks no
+    /// longer speak for the stage (readiness, lag), which may already have a new consumer.
+    detached: std::sync::atomic::AtomicBool,
 }
 
 /// Whether a commit is in flight, so that a rebalance (which runs inside a poll on the
@@ -102,6 +107,9 @@ impl Drop for CommitGuard {
 
 impl ClientContext for SourceContext {
     fn stats(&self, statistics: Statistics) {
+        if self.detached.load(Ordering::Acquire) {
+            return;
+        }
         let Some(topic) = statistics.topics.get(&self.topic) else {
             return;
         };
@@ -166,6 +174,9 @@ impl ConsumerContext for SourceContext {
         self.rebalances.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut watch) = self.watch.lock() {
             watch.reset();
+        }
+        if self.detached.load(Ordering::Acquire) {
+            return;
         }
         let assigned = consumer
             .assignment()
@@ -279,6 +290,7 @@ impl Source {
             topic: topic.to_string(),
             gate: Arc::default(),
             watch: std::sync::Mutex::default(),
+            detached: std::sync::atomic::AtomicBool::new(false),
         };
         let consumer: BaseConsumer<SourceContext> =
             client
@@ -522,9 +534,39 @@ impl Source {
     }
 
     /// Leaves the group so partitions move to other instances at once.
-    pub fn close(&self) {
+    ///
+    /// Dropping a group consumer polls until librdkafka reports it closed, with no time limit,
+    /// and after a broker restart that close was seen to wait on the group coordinator for
+    /// longer than the shutdown timeout (a stage ending on a restartable error then never
+    /// restarted, and SIGTERM ran out of time). So the close runs on a thread of its own: the
+    /// stage waits [`CLOSE_PATIENCE`] for it, then goes on (to its restart, or to exit) while the
+    /// old consumer finishes leaving the group in the background.
+    pub fn close(self) {
         self.consumer.unsubscribe();
         // Serve the revoke callback so the group sees us leave before the process exits.
         let _ = self.consumer.poll(Duration::from_millis(100));
+        self.consumer
+            .context()
+            .detached
+            .store(true, Ordering::Release);
+        let consumer = self.consumer;
+        let (closed, wait) = std::sync::mpsc::channel();
+        let closing = std::thread::Builder::new()
+            .name("consumer-close".into())
+            .spawn(move || {
+                let started = Instant::now();
+                drop(consumer);
+                let _ = closed.send(());
+                tracing::debug!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "consumer closed"
+                );
+            });
+        if closing.is_ok() && wait.recv_timeout(CLOSE_PATIENCE).is_err() {
+            tracing::warn!(
+                patience_s = CLOSE_PATIENCE.as_secs(),
+                "the consumer is still leaving its group; its close goes on in the background"
+            );
+        }
     }
 }
