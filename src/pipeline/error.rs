@@ -93,6 +93,15 @@ pub enum PipelineError {
         /// Each stalled partition, with what the statistics said of it.
         partitions: String,
     },
+    /// An abort found messages still in flight after waiting for them; restartable: a new
+    /// producer fences whatever the old one may still write.
+    #[error("{in_flight} message(s) still in flight after {waited:?}; the producer is replaced")]
+    Undrained {
+        /// Messages (and reports) the producer still had.
+        in_flight: i32,
+        /// How long the abort waited.
+        waited: std::time::Duration,
+    },
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {message}")]
     Workers {
@@ -113,7 +122,7 @@ impl PipelineError {
         let source = match self {
             PipelineError::Kafka { source, .. }
             | PipelineError::RetriesExhausted { source, .. } => source,
-            PipelineError::Stalled { .. } => return true,
+            PipelineError::Stalled { .. } | PipelineError::Undrained { .. } => return true,
             _ => return false,
         };
         let code = match source {

@@ -29,8 +29,10 @@ const MAX_RETRIES: u32 = 10;
 /// How often a retriable send_offsets_to_transaction is retried before the batch is aborted and
 /// read again.
 const SEND_OFFSETS_RETRIES: u32 = 3;
-/// How long an abort waits for the delivery reports of purged messages.
-const PURGE_PATIENCE: Duration = Duration::from_secs(30);
+/// How long an abort waits for the messages in flight to be acknowledged or to time out: past
+/// librdkafka's `message.timeout.ms`, which a transactional producer caps at the transaction
+/// timeout (60 s by default).
+const DRAIN_PATIENCE: Duration = Duration::from_secs(75);
 /// How long the sink sleeps between rounds of serving delivery reports while it waits for them.
 const SERVE_PAUSE: Duration = Duration::from_micros(200);
 /// How long `send` waits for room in a full local queue before giving up.
@@ -403,13 +405,28 @@ impl Sink {
             Guarantee::ExactlyOnce => {
                 // abort_transaction purges what is still queued, but it waits for the delivery
                 // reports of those messages, and a BaseProducer only gets them when polled: with
-                // the broker gone (a restart) the call would time out again and again. So purge
-                // first and serve the reports here, then abort.
-                self.producer
-                    .purge(PurgeConfig::default().queue().inflight());
-                self.serve_until(Instant::now() + PURGE_PATIENCE, || {
+                // the broker gone (a restart) the call would time out again and again. So the
+                // queue is purged first and the reports are served here, then the abort is sent.
+                //
+                // Messages already in flight are *not* purged: a purged in-flight request is
+                // forgotten by the client but may still reach the broker after the abort
+                // marker, where (same producer epoch) it joins the producer's next transaction
+                // on that partition and is committed with it: the batch's records twice (seen
+                // once in about ten broker restarts under load). They are waited for instead;
+                // they end by their acknowledgement or by `message.timeout.ms` (at most the
+                // transaction timeout, 60 s). Should some still be in flight after that, the
+                // producer is given up: the stage restarts with a new one, whose
+                // init_transactions bumps the epoch and so fences any late write.
+                self.producer.purge(PurgeConfig::default().queue());
+                let drained = self.serve_until(Instant::now() + DRAIN_PATIENCE, || {
                     self.producer.in_flight_count() == 0
                 });
+                if !drained {
+                    return Err(PipelineError::Undrained {
+                        in_flight: self.producer.in_flight_count(),
+                        waited: DRAIN_PATIENCE,
+                    });
+                }
                 self.retrying("abort_transaction", || {
                     self.producer.poll(Duration::ZERO);
                     self.producer.abort_transaction(TXN_TIMEOUT)
