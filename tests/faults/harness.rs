@@ -1018,8 +1018,22 @@ impl PrivateBroker {
 }
 
 impl Drop for PrivateBroker {
+    /// Stops the broker and removes its data, unless `FAULTS_KEEP_BROKER` names a directory:
+    /// then, when the test failed, the data moves there for a post-mortem
+    /// (`kafka-dump-log.sh`, or `KAFKA_RUN_DIR=<dir>/run KAFKA_KEEP_DATA=1 scripts/kafka.sh start`).
     fn drop(&mut self) {
-        let _ = self.command("stop", false).output();
+        let keep = std::env::var("FAULTS_KEEP_BROKER")
+            .ok()
+            .filter(|_| std::thread::panicking());
+        let _ = self.command("stop", keep.is_some()).output();
+        if let Some(root) = keep {
+            let to = Path::new(&root).join(format!("broker-{}", self.port));
+            let _ = std::fs::create_dir_all(&root);
+            match std::fs::rename(self.dir.path(), &to) {
+                Ok(()) => eprintln!("broker data kept in {}", to.display()),
+                Err(e) => eprintln!("cannot keep the broker data: {e}"),
+            }
+        }
     }
 }
 
