@@ -129,6 +129,9 @@ impl PipelineError {
             KafkaError::Transaction(e) => Some(e.code()),
             other => other.rdkafka_error_code(),
         };
+        // Lost transactional state, or a broker that did not answer in time (a look-up of the
+        // committed offsets or a watermark during a rewind or a restore): a new consumer
+        // resumes from the committed offsets without either.
         matches!(
             code,
             Some(
@@ -138,6 +141,14 @@ impl PipelineError {
                     | RDKafkaErrorCode::Fatal
                     | RDKafkaErrorCode::Fenced
                     | RDKafkaErrorCode::State
+                    | RDKafkaErrorCode::OperationTimedOut
+                    | RDKafkaErrorCode::RequestTimedOut
+                    | RDKafkaErrorCode::BrokerTransportFailure
+                    | RDKafkaErrorCode::AllBrokersDown
+                    | RDKafkaErrorCode::NetworkException
+                    | RDKafkaErrorCode::CoordinatorNotAvailable
+                    | RDKafkaErrorCode::NotCoordinator
+                    | RDKafkaErrorCode::CoordinatorLoadInProgress
             )
         )
     }
@@ -156,6 +167,11 @@ mod tests {
         assert!(kafka(RDKafkaErrorCode::ProducerFenced).restartable());
         assert!(kafka(RDKafkaErrorCode::InvalidTransactionalState).restartable());
         assert!(!kafka(RDKafkaErrorCode::TransactionalIdAuthorizationFailed).restartable());
+        let rewind = PipelineError::Kafka {
+            operation: "rewind to committed offsets",
+            source: KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut),
+        };
+        assert!(rewind.restartable(), "a broker too slow to answer");
         assert!(
             !PipelineError::Config {
                 key: "kafka.brokers",

@@ -87,7 +87,18 @@ pub fn supervise(
     let mut recent: Vec<Instant> = Vec::new();
     loop {
         match run() {
-            Err(error) if error.restartable() && !shutdown.is_shutdown() => {
+            Err(error) if error.restartable() && shutdown.is_shutdown() => {
+                // Nothing to restart for: what the stage had not committed is read again by the
+                // next instance (its transaction was not committed), so the exit is clean.
+                tracing::warn!(
+                    stage,
+                    error = %error,
+                    "stage ended on a restartable error during shutdown; its last batch was not \
+                     committed and is processed again by the next instance"
+                );
+                return Ok(());
+            }
+            Err(error) if error.restartable() => {
                 let now = Instant::now();
                 recent.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
                 if recent.len() >= MAX_RESTARTS {
