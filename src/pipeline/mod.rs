@@ -119,6 +119,9 @@ pub fn supervise(
                 );
                 metrics::counter!(crate::telemetry::STAGE_RESTARTS, "stage" => stage).increment(1);
                 std::thread::sleep(Duration::from_secs(1));
+                if shutdown.is_shutdown() {
+                    return Ok(());
+                }
             }
             other => return other,
         }

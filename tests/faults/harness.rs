@@ -250,8 +250,50 @@ pub fn producer(brokers: &str, max_bytes: usize) -> BaseProducer {
         .unwrap()
 }
 
+/// Records the keys of the records whose delivery failed, to send them again.
+#[derive(Default)]
+pub struct FailedDeliveries(Mutex<Vec<String>>);
+
+impl rdkafka::ClientContext for FailedDeliveries {}
+
+impl rdkafka::producer::ProducerContext for FailedDeliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &rdkafka::message::DeliveryResult<'_>, _: ()) {
+        if let Err((_, message)) = result
+            && let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok())
+        {
+            self.0.lock().unwrap().push(key.to_string());
+        }
+    }
+}
+
+impl FailedDeliveries {
+    /// The keys that failed since the last call.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// [`producer`], remembering failed deliveries: across a broker restart the idempotent producer
+/// can fail a record (an out-of-order sequence), which a load generator must send again.
+pub fn resending_producer(brokers: &str, max_bytes: usize) -> BaseProducer<FailedDeliveries> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "10")
+        .set("message.max.bytes", (max_bytes + 64 * 1024).to_string())
+        .create_with_context(FailedDeliveries::default())
+        .unwrap()
+}
+
 /// Enqueues one record, with an `origin` header carrying its key.
-pub fn send(producer: &BaseProducer, topic: &str, (key, value): &Input) {
+pub fn send<C: rdkafka::producer::ProducerContext<DeliveryOpaque = ()>>(
+    producer: &BaseProducer<C>,
+    topic: &str,
+    (key, value): &Input,
+) {
     let headers = OwnedHeaders::new().insert(Header {
         key: "origin",
         value: Some(key.as_str()),
@@ -300,6 +342,8 @@ pub struct ServiceConfig {
     pub max_ms: u64,
     pub max_message_bytes: usize,
     pub worker_threads: usize,
+    /// `pipeline.shutdown_timeout_ms`.
+    pub shutdown_timeout_ms: u64,
 }
 
 impl ServiceConfig {
@@ -316,6 +360,7 @@ impl ServiceConfig {
             max_ms: 50,
             max_message_bytes: 4096,
             worker_threads: 2,
+            shutdown_timeout_ms: 30_000,
         }
     }
 
@@ -347,7 +392,7 @@ max_ms = {max_ms}
 [pipeline]
 max_message_bytes = {max_bytes}
 worker_threads = {workers}
-shutdown_timeout_ms = 30000
+shutdown_timeout_ms = {shutdown_ms}
 [http]
 address = "127.0.0.1:{port}"
 [log]
@@ -366,6 +411,7 @@ output = "{output}.timelines"
             max_ms = self.max_ms,
             max_bytes = self.max_message_bytes,
             workers = self.worker_threads,
+            shutdown_ms = self.shutdown_timeout_ms,
         );
         std::fs::write(&path, text).unwrap();
         path
@@ -451,7 +497,7 @@ impl Service {
 
     /// SIGTERM, and asserts a clean exit (status 0), with the logs otherwise.
     pub fn stop_ok(&mut self) {
-        let status = self.stop(Duration::from_secs(60));
+        let status = self.stop(Duration::from_secs(180));
         assert!(
             status.success(),
             "{} exited with {status} after SIGTERM\n{}",
