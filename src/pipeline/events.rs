@@ -117,6 +117,8 @@ impl BatchRewound<'_> {
 /// Lag of one input partition, from librdkafka's statistics.
 #[derive(Debug)]
 pub struct ConsumerLag {
+    /// The stage whose consumer it is (`extraction` or `timelines`).
+    pub stage: &'static str,
     /// Input partition.
     pub partition: i32,
     /// Messages between the consumer position and the end of the partition.
@@ -126,7 +128,11 @@ pub struct ConsumerLag {
 impl ConsumerLag {
     /// Sets the gauge.
     pub fn emit(&self) {
-        metrics::gauge!(telemetry::CONSUMER_LAG, "partition" => self.partition.to_string())
-            .set(self.lag.max(0) as f64);
+        metrics::gauge!(
+            telemetry::CONSUMER_LAG,
+            "stage" => self.stage,
+            "partition" => self.partition.to_string()
+        )
+        .set(self.lag.max(0) as f64);
     }
 }

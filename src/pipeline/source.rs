@@ -55,6 +55,8 @@ pub struct SourceContext {
     status: Arc<PipelineStatus>,
     /// Input topic, to pick it out of the statistics.
     topic: String,
+    /// The stage (`extraction` or `timelines`), for the lag metric's label.
+    stage: &'static str,
     /// Open while a batch commits on the commit thread; a rebalance waits for it.
     gate: Arc<CommitGate>,
     /// Assigned partitions that librdkafka stopped fetching ([`crate::pipeline::stall`]).
@@ -146,6 +148,7 @@ impl ClientContext for SourceContext {
                 p.hi_offset
             };
             ConsumerLag {
+                stage: self.stage,
                 partition: *id,
                 lag: end - p.app_offset,
             }
@@ -237,7 +240,13 @@ pub struct Source {
 impl Source {
     /// Creates the consumer (read_committed, no auto-commit) and subscribes to the input topic.
     pub fn new(config: &Config, status: Arc<PipelineStatus>) -> Result<Self, PipelineError> {
-        Source::subscribe(config, &config.topics.input, &config.kafka.group_id, status)
+        Source::subscribe(
+            config,
+            &config.topics.input,
+            &config.kafka.group_id,
+            status,
+            "extraction",
+        )
     }
 
     /// A source of `topic` in group `group_id`, with the settings of [`Source::new`].
@@ -246,6 +255,7 @@ impl Source {
         topic: &str,
         group_id: &str,
         status: Arc<PipelineStatus>,
+        stage: &'static str,
     ) -> Result<Self, PipelineError> {
         let mut client = ClientConfig::new();
         client
@@ -288,6 +298,7 @@ impl Source {
             rebalances: AtomicU64::new(0),
             status,
             topic: topic.to_string(),
+            stage,
             gate: Arc::default(),
             watch: std::sync::Mutex::default(),
             detached: std::sync::atomic::AtomicBool::new(false),

@@ -231,7 +231,13 @@ pub fn run(
     let sink = Sink::with_transactional_id(config, &transactional_id(config))?;
     sink.init()?;
     status.set_producer_ready(true);
-    let source = Source::subscribe(config, &events, &group_id(config), Arc::clone(&status))?;
+    let source = Source::subscribe(
+        config,
+        &events,
+        &group_id(config),
+        Arc::clone(&status),
+        "timelines",
+    )?;
     tracing::info!(
         events = %events,
         output = %output,
