@@ -26,6 +26,12 @@ use crate::timeline::SCHEMA_VERSION;
 const TXN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a retriable commit is retried before giving up (fatal).
 const MAX_RETRIES: u32 = 10;
+/// Attempts of a commit_transaction that times out, before the stage restarts.
+const COMMIT_ATTEMPTS: u32 = 3;
+/// Attempts of an abort_transaction that times out, and the time-out of each, before the stage
+/// restarts.
+const ABORT_ATTEMPTS: u32 = 3;
+const ABORT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often a retriable send_offsets_to_transaction is retried before the batch is aborted and
 /// read again.
 const SEND_OFFSETS_RETRIES: u32 = 3;
@@ -332,7 +338,10 @@ impl Sink {
                 // for (see `drain`).
                 self.drain(TXN_TIMEOUT)
                     .map_err(|e| CommitError::new("flush", e))?;
-                self.retrying_txn("commit_transaction", || {
+                // As for the abort: past a few time-outs the stage restarts with a new producer,
+                // whose init_transactions completes the commit or aborts the transaction (and
+                // the new consumer resumes from whichever offsets that left committed).
+                self.retrying_txn_at_most("commit_transaction", COMMIT_ATTEMPTS, || {
                     self.producer.commit_transaction(TXN_TIMEOUT)
                 })
             }
@@ -427,10 +436,16 @@ impl Sink {
                         waited: DRAIN_PATIENCE,
                     });
                 }
-                self.retrying("abort_transaction", || {
+                // A coordinator that does not answer an abort (seen after a broker restart: the
+                // client's coordinator connection stayed unresolved, and every attempt timed
+                // out) is not waited for long: a new producer (the stage restarts, as for any
+                // restartable error) finds the coordinator again, and its init_transactions
+                // completes or aborts what this one left open.
+                self.retrying_txn_at_most("abort_transaction", ABORT_ATTEMPTS, || {
                     self.producer.poll(Duration::ZERO);
-                    self.producer.abort_transaction(TXN_TIMEOUT)
+                    self.producer.abort_transaction(ABORT_TIMEOUT)
                 })
+                .map_err(|e| e.into_fatal())
             }
             Guarantee::AtLeastOnce => {
                 // Output already sent may be duplicated on reprocessing: that is the guarantee.
