@@ -176,6 +176,9 @@ pub const NEGATIVES: &[&str] = &[
     "Sales peak on the busiest day of the week.",
     "Two thousand troops crossed the river.",
     "It is the most recently built plant in the state.",
+    "He was not a member at the time of its founding.",
+    "At the time Howes was chairman, sales fell.",
+    "Take one pill at a time.",
     "Funds must pay departing investors in the weeks ahead.",
     "They kept the secret for more than two thousand years.",
     "The car was seen in the week before the shooting.",
@@ -1090,6 +1093,23 @@ pub static RULES: &[Rule] = &[
         ],
     },
     // ---- vague references ---------------------------------------------------------------------
+    Rule {
+        // "at the time", "during that time", "for the time being": the time of the story
+        // (a past one, else the present). Not "at the time of the founding", "at the time he
+        // left office" (the time of an event, named after it), "at a time", "each time".
+        name: "the_time",
+        pattern: r"\b(?P<pre>at|during|in|until|till|by|for)\s+(?P<t>(?:the|that)\s+time(?P<being>\s+being)?)\b",
+        produce: p_the_time,
+        examples: &[
+            ("He was, at the time, commander of the army.", "PAST_REF"),
+            ("The fleet was at that time off the coast.", "PAST_REF"),
+            ("During that time, the company lost $1 billion.", "PAST_REF"),
+            (
+                "The rebels backed down, at least for the time being.",
+                "PRESENT_REF",
+            ),
+        ],
+    },
     Rule {
         name: "vague_ref",
         pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|(?:more\s+)?recently|lately|the\s+past|the\s+(?:near|immediate)\s+(?:future|term)|the\s+short\s+term|these\s+days|as\s+soon\s+as\s+possible|the\s+future|in\s+future)\b",
@@ -2896,6 +2916,41 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
         Partial::Year(YearRef::Known(y)),
         modifier,
     )])
+}
+
+fn p_the_time(h: &Hit) -> Option<Vec<Found>> {
+    let pre = h.get("pre")?.to_ascii_lowercase();
+    let that = h.get("t")?.to_ascii_lowercase().starts_with("that");
+    let being = h.get("being").is_some();
+    let ok_pre = match pre.as_str() {
+        "at" => !being,
+        "for" => being,
+        // "during the time" and "by the time" name the time of a clause that follows.
+        _ => that && !being,
+    };
+    if !ok_pre {
+        return None;
+    }
+    // What follows must not name the event the time is of: a clause or an "of" phrase ("at
+    // the time of its founding", "at the time he left office", "at the time Arnold reached
+    // Quebec"), only punctuation or the rest of the sentence's own clause ("was", "in").
+    let next = h.after().trim_start();
+    let word: String = next
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '\'')
+        .collect();
+    if !word.is_empty() {
+        let lower = word.to_ascii_lowercase();
+        const CLAUSE: &[&str] = &[
+            "of", "when", "that", "which", "he", "she", "it", "they", "we", "i", "you", "the", "a",
+            "an", "this", "his", "her", "their", "its", "our", "there", "to", "for",
+        ];
+        if word.starts_with(|c: char| c.is_uppercase()) || CLAUSE.contains(&lower.as_str()) {
+            return None;
+        }
+    }
+    let value = if being { "PRESENT_REF" } else { "PAST_REF" };
+    h.one(Partial::Ref(value), None)
 }
 
 fn p_ref(h: &Hit) -> Option<Vec<Found>> {
