@@ -543,6 +543,14 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
         Partial::Duration(v) | Partial::Set(v) => {
             Some(timex(kind, v.clone(), f.modifier, Anchor::Absolute))
         }
+        // "at the time" is the story's present: in a narrative of the past, the narrated time
+        // (a TIME, PRESENT_REF, as WikiWars annotates it); in news, a time before the reference.
+        Partial::Ref("PAST_REF") if f.rule == "the_time" && ctx.narrative => Some(timex(
+            TimexType::Time,
+            "PRESENT_REF".to_string(),
+            f.modifier,
+            Anchor::Reference,
+        )),
         Partial::Ref(v) => Some(timex(kind, (*v).to_string(), f.modifier, Anchor::Reference)),
         Partial::AnyDayPart(code) => Some(timex(
             kind,

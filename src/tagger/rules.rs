@@ -173,6 +173,15 @@ pub const NEGATIVES: &[&str] = &[
     "The ministers of Hungary and Jan Kavan of the Czech Republic signed.",
     "He was named Man of the Year.",
     "For the people of Poland, high noon comes.",
+    "Sales peak on the busiest day of the week.",
+    "Two thousand troops crossed the river.",
+    "It is the most recently built plant in the state.",
+    "He was not a member at the time of its founding.",
+    "At the time Howes was chairman, sales fell.",
+    "Take one pill at a time.",
+    "Funds must pay departing investors in the weeks ahead.",
+    "They kept the secret for more than two thousand years.",
+    "The car was seen in the week before the shooting.",
     "Baker said on ABC's \"This Week,\" that talks failed.",
     "Gonzalez said on CBS's \"60 Minutes.\"",
     "The case is for today's youth what the blockade was.",
@@ -400,6 +409,7 @@ pub static RULES: &[Rule] = &[
             ("nineteen ninety-six", "1996"),
             ("January nineteen ninety-seven", "1997-01"),
             ("the year two thousand", "2000"),
+            ("in two thousand and one", "2001"),
         ],
     },
     Rule {
@@ -783,7 +793,9 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "coming_units",
-        pattern: r"\b(?:the\s+)?(?:coming|next\s+few|upcoming)\s+(?:days|weeks|months|quarters|years)\b|\bfuture\s+(?:days|weeks|months|quarters|years)\b",
+        // Not "the next few months": a length, like "the past few months" (PXM), left to the
+        // counted durations.
+        pattern: r"\b(?:the\s+)?(?:coming|upcoming)\s+(?:days|weeks|months|quarters|years)\b|\bfuture\s+(?:days|weeks|months|quarters|years)\b",
         produce: p_future_ref,
         examples: &[
             ("in the coming months", "FUTURE_REF"),
@@ -802,6 +814,21 @@ pub static RULES: &[Rule] = &[
                 "PXD",
             ),
             ("It has dated little in the intervening years.", "PXY"),
+        ],
+    },
+    Rule {
+        // "in the weeks before the shooting", "in the days after the attack": a stretch of the
+        // story's time next to an event, as TIMEX3 annotates the bare plural. The event's date
+        // is not known here, so the value stays vague (and the expression dates nothing).
+        name: "units_around_event",
+        pattern: r"\bin\s+the\s+(?P<t>days|weeks)\s+(?:before|after|leading\s+up\s+to|preceding)\b",
+        produce: p_units_around_event,
+        examples: &[
+            (
+                "He was shot on Oct. 23. His car was seen in the weeks before the shooting.",
+                "2019-10-23|PAST_REF",
+            ),
+            ("Prices rose in the days after the attack.", "PAST_REF"),
         ],
     },
     Rule {
@@ -952,6 +979,8 @@ pub static RULES: &[Rule] = &[
             ("despite a 3 year long siege", "P3Y"),
             ("for the two day rally", "P2D"),
             ("over the next two years or so", "P2Y"),
+            ("He spent the next few months rebuilding his army.", "PXM"),
+            ("in the next several days", "PXD"),
             ("within two to three weeks", "P2W"),
             ("a tour likely to last over a week", "P1W"),
             ("The car had been in the lot for about two weeks.", "P2W"),
@@ -985,6 +1014,18 @@ pub static RULES: &[Rule] = &[
                 "In 1946 the war resumed. Later in the year, talks failed.",
                 "1946|1946",
             ),
+        ],
+    },
+    Rule {
+        // "For the week, the index dropped 3.8%", "the week's most active session": the week
+        // under discussion (the last date's, else the reference's). Not "the week of March 6",
+        // "the week before the shooting", "the week ended Friday", nor "day of the week".
+        name: "the_week",
+        pattern: r"\b(?:(?P<pre>for|during|over|in|throughout)\s+)?(?P<t>the\s+week)\b(?P<tail>'s\b|-|\s+(?:of|before|after|earlier|later|ago|end(?:ed|ing)|that|when|in|to|prior|following|leading|beginning|starting|before|long)\b)?",
+        produce: p_the_week,
+        examples: &[
+            ("For the week, the index dropped 3.8%.", "2019-W51"),
+            ("It was the week's most active session.", "2019-W51"),
         ],
     },
     Rule {
@@ -1053,12 +1094,30 @@ pub static RULES: &[Rule] = &[
     },
     // ---- vague references ---------------------------------------------------------------------
     Rule {
+        // "at the time", "during that time", "for the time being": the time of the story
+        // (a past one, else the present). Not "at the time of the founding", "at the time he
+        // left office" (the time of an event, named after it), "at a time", "each time".
+        name: "the_time",
+        pattern: r"\b(?P<pre>at|during|in|until|till|by|for)\s+(?P<t>(?:the|that)\s+time(?P<being>\s+being)?)\b",
+        produce: p_the_time,
+        examples: &[
+            ("He was, at the time, commander of the army.", "PAST_REF"),
+            ("The fleet was at that time off the coast.", "PAST_REF"),
+            ("During that time, the company lost $1 billion.", "PAST_REF"),
+            (
+                "The rebels backed down, at least for the time being.",
+                "PRESENT_REF",
+            ),
+        ],
+    },
+    Rule {
         name: "vague_ref",
-        pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|recently|lately|the\s+past|the\s+(?:near|immediate)\s+(?:future|term)|the\s+short\s+term|these\s+days|as\s+soon\s+as\s+possible|the\s+future|in\s+future)\b",
+        pattern: r"\b(?P<w>now|currently|nowadays|at\s+present|the\s+present|presently|(?:more\s+)?recently|lately|the\s+past|the\s+(?:near|immediate)\s+(?:future|term)|the\s+short\s+term|these\s+days|as\s+soon\s+as\s+possible|the\s+future|in\s+future)\b",
         produce: p_ref,
         examples: &[
             ("now", "PRESENT_REF"),
             ("recently", "PAST_REF"),
+            ("More recently it has followed the militias.", "PAST_REF"),
             ("in the future", "FUTURE_REF"),
             ("an offering in the near future", "FUTURE_REF"),
             ("to placate holders in the short term", "FUTURE_REF"),
@@ -1720,6 +1779,11 @@ fn p_spelled_year(h: &Hit) -> Option<Vec<Found>> {
         h.get("tt")?;
         2000 + h.get("tty").and_then(number).unwrap_or(0.0) as i32
     };
+    // "more than two thousand years", "two thousand troops": a number counting something.
+    let next = h.next_word();
+    if Unit::parse(next).is_some() || is_count_noun(next) {
+        return None;
+    }
     if let Some(m) = h.get("mon").and_then(month_num) {
         return h.one(
             Partial::Month {
@@ -2068,6 +2132,10 @@ fn p_ago(h: &Hit) -> Option<Vec<Found>> {
         },
         None,
     )
+}
+
+fn p_units_around_event(h: &Hit) -> Option<Vec<Found>> {
+    h.one(Partial::Ref("PAST_REF"), None)
 }
 
 fn p_following_units(h: &Hit) -> Option<Vec<Found>> {
@@ -2632,6 +2700,21 @@ fn p_the_year(h: &Hit) -> Option<Vec<Found>> {
     )
 }
 
+fn p_the_week(h: &Hit) -> Option<Vec<Found>> {
+    let possessive = h.get("tail").is_some_and(|t| t == "'s");
+    if !(possessive || h.get("pre").is_some() && h.get("tail").is_none()) {
+        return None;
+    }
+    h.one(
+        Partial::Rel {
+            unit: Unit::Week,
+            n: 0,
+            from_previous: true,
+        },
+        None,
+    )
+}
+
 fn p_per_unit(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
     h.one(Partial::Duration(duration_value(Some(1.0), unit)), None)
@@ -2835,8 +2918,48 @@ fn p_year_bare(h: &Hit) -> Option<Vec<Found>> {
     )])
 }
 
+fn p_the_time(h: &Hit) -> Option<Vec<Found>> {
+    let pre = h.get("pre")?.to_ascii_lowercase();
+    let that = h.get("t")?.to_ascii_lowercase().starts_with("that");
+    let being = h.get("being").is_some();
+    let ok_pre = match pre.as_str() {
+        "at" => !being,
+        "for" => being,
+        // "during the time" and "by the time" name the time of a clause that follows.
+        _ => that && !being,
+    };
+    if !ok_pre {
+        return None;
+    }
+    // What follows must not name the event the time is of: a clause or an "of" phrase ("at
+    // the time of its founding", "at the time he left office", "at the time Arnold reached
+    // Quebec"), only punctuation or the rest of the sentence's own clause ("was", "in").
+    let next = h.after().trim_start();
+    let word: String = next
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '\'')
+        .collect();
+    if !word.is_empty() {
+        let lower = word.to_ascii_lowercase();
+        const CLAUSE: &[&str] = &[
+            "of", "when", "that", "which", "he", "she", "it", "they", "we", "i", "you", "the", "a",
+            "an", "this", "his", "her", "their", "its", "our", "there", "to", "for",
+        ];
+        if word.starts_with(|c: char| c.is_uppercase()) || CLAUSE.contains(&lower.as_str()) {
+            return None;
+        }
+    }
+    let value = if being { "PRESENT_REF" } else { "PAST_REF" };
+    h.one(Partial::Ref(value), None)
+}
+
 fn p_ref(h: &Hit) -> Option<Vec<Found>> {
     let w = h.get("w")?.to_ascii_lowercase();
+    // "were killed, most recently last October": the date that follows is the time.
+    if w == "recently" && h.prev_word() == "most" {
+        return None;
+    }
+    let w = w.trim_start_matches("more ").trim_start();
     let value = if w.contains("future") || w.contains("term") || w.contains("possible") {
         "FUTURE_REF"
     } else if w.starts_with("recent")
