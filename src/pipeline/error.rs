@@ -129,9 +129,10 @@ impl PipelineError {
             KafkaError::Transaction(e) => Some(e.code()),
             other => other.rdkafka_error_code(),
         };
-        // Lost transactional state, or a broker that did not answer in time (a look-up of the
-        // committed offsets or a watermark during a rewind or a restore): a new consumer
-        // resumes from the committed offsets without either.
+        // Lost transactional state, or a broker that did not answer in time or was not yet
+        // leading its partitions again (a look-up of the committed offsets or a watermark
+        // during a rewind or a restore, right after a broker restart): a new consumer resumes
+        // from the committed offsets without either.
         matches!(
             code,
             Some(
@@ -149,6 +150,11 @@ impl PipelineError {
                     | RDKafkaErrorCode::CoordinatorNotAvailable
                     | RDKafkaErrorCode::NotCoordinator
                     | RDKafkaErrorCode::CoordinatorLoadInProgress
+                    | RDKafkaErrorCode::LeaderNotAvailable
+                    | RDKafkaErrorCode::NotLeaderForPartition
+                    | RDKafkaErrorCode::FencedLeaderEpoch
+                    | RDKafkaErrorCode::UnknownLeaderEpoch
+                    | RDKafkaErrorCode::NotEnoughReplicas
             )
         )
     }
@@ -172,6 +178,11 @@ mod tests {
             source: KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut),
         };
         assert!(rewind.restartable(), "a broker too slow to answer");
+        let restore = PipelineError::Kafka {
+            operation: "restore timeline state",
+            source: KafkaError::MetadataFetch(RDKafkaErrorCode::NotLeaderForPartition),
+        };
+        assert!(restore.restartable(), "a broker not leading again yet");
         assert!(
             !PipelineError::Config {
                 key: "kafka.brokers",

@@ -461,6 +461,29 @@ impl Service {
         self.child.id()
     }
 
+    /// The backtrace of every thread of the running process, through `gdb` when it is installed
+    /// (the whole dump goes to `<dir>/<name>-stacks.txt`); for each thread, its name and the
+    /// frames of dateline's own code and of the librdkafka call it waits in.
+    pub fn stacks(&self) -> Option<String> {
+        let out = Command::new("gdb")
+            .args(["-p", &self.pid().to_string(), "-batch", "-nx"])
+            .args(["-ex", "set pagination off", "-ex", "thread apply all bt 40"])
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let _ = std::fs::write(self.dir.join(format!("{}-stacks.txt", self.name)), &text);
+        let summary: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("Thread ")
+                    || l.contains("dateline::")
+                    || (l.contains(" rd_kafka_") && !l.contains("rd_kafka_q_"))
+            })
+            .collect();
+        Some(summary.join("\n"))
+    }
+
     pub fn sigkill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
@@ -479,9 +502,20 @@ impl Service {
     pub fn stop(&mut self, within: Duration) -> ExitStatus {
         self.sigterm();
         let deadline = Instant::now() + within;
+        let mut dumped = false;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
+            }
+            // Slow to stop: where every thread is, for the failure message (`gdb`, if present).
+            if !dumped && deadline.saturating_duration_since(Instant::now()) < within / 2 {
+                dumped = true;
+                if let Some(where_) = self.stacks() {
+                    eprintln!(
+                        "{} slow to stop after SIGTERM; its threads:\n{where_}",
+                        self.name
+                    );
+                }
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
@@ -763,6 +797,11 @@ impl Progress {
                 svc.assert_running();
             }
             if Instant::now() > deadline {
+                for svc in alive.iter() {
+                    if let Some(where_) = svc.stacks() {
+                        eprintln!("{}: no progress; its threads:\n{where_}", svc.name);
+                    }
+                }
                 let dir = alive.first().map(|s| logs(&s.dir)).unwrap_or_default();
                 // A second opinion from a new client, and the services' own count.
                 let fresh = observer(&self.brokers, &self.group)
