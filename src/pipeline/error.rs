@@ -102,6 +102,12 @@ pub enum PipelineError {
         /// How long the abort waited.
         waited: std::time::Duration,
     },
+    /// A transactional call did not return (librdkafka#5456); restartable: a new producer.
+    #[error("{operation} did not return within its time-out; the producer is replaced")]
+    Stuck {
+        /// The call.
+        operation: &'static str,
+    },
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {message}")]
     Workers {
@@ -122,7 +128,9 @@ impl PipelineError {
         let source = match self {
             PipelineError::Kafka { source, .. }
             | PipelineError::RetriesExhausted { source, .. } => source,
-            PipelineError::Stalled { .. } | PipelineError::Undrained { .. } => return true,
+            PipelineError::Stalled { .. }
+            | PipelineError::Undrained { .. }
+            | PipelineError::Stuck { .. } => return true,
             _ => return false,
         };
         let code = match source {

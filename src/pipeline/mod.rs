@@ -197,7 +197,7 @@ pub fn run(
             if batch.messages.is_empty() {
                 continue;
             }
-            let group = source.group_metadata()?;
+            let group = Arc::new(source.group_metadata()?);
             let inputs = batch.messages.len();
             let sent = match produce(&sink, &batch, &outcomes) {
                 Ok(sent) => sent,

@@ -1,8 +1,8 @@
 //! The Kafka sink: a transactional (or idempotent) producer for timeline records and dead
 //! letters, with the headers of the output contract.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
@@ -71,7 +71,11 @@ impl ProducerContext for SinkContext {
 
 /// The producer side of the pipeline.
 pub struct Sink {
-    producer: BaseProducer<SinkContext>,
+    /// Shared with a transactional call left running on a thread of its own ([`bounded`]).
+    producer: Arc<BaseProducer<SinkContext>>,
+    /// A transactional call did not return in time: the producer cannot be used for another
+    /// one, and the stage must start again with a new producer.
+    stuck: AtomicBool,
     guarantee: Guarantee,
     output_topic: String,
     dlq_topic: String,
@@ -136,7 +140,8 @@ impl Sink {
                 source,
             })?;
         Ok(Sink {
-            producer,
+            producer: Arc::new(producer),
+            stuck: AtomicBool::new(false),
             guarantee: config.kafka.guarantee,
             output_topic: config.topics.output.clone(),
             dlq_topic: config.topics.dlq_topic(),
@@ -311,7 +316,7 @@ impl Sink {
     pub fn commit(
         &self,
         offsets: &TopicPartitionList,
-        group: &ConsumerGroupMetadata,
+        group: &Arc<ConsumerGroupMetadata>,
         source: &crate::pipeline::source::Source,
     ) -> Result<(), CommitError> {
         match self.guarantee {
@@ -324,8 +329,25 @@ impl Sink {
                     "send_offsets_to_transaction",
                     SEND_OFFSETS_RETRIES,
                     || {
-                        self.producer
-                            .send_offsets_to_transaction(offsets, group, TXN_TIMEOUT)
+                        // librdkafka#5456 (open): this call can block past its own time-out
+                        // while the group coordinator is down (seen after broker restarts: a
+                        // stage stopped for minutes without a log line). So it runs on a thread
+                        // of its own and is waited for a little longer than its time-out; still
+                        // blocked, the producer is given up (see `abort`).
+                        let producer = Arc::clone(&self.producer);
+                        let (offsets, group) = (offsets.clone(), Arc::clone(group));
+                        let call = move || {
+                            producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)
+                        };
+                        bounded(TXN_TIMEOUT + Duration::from_secs(10), call).unwrap_or_else(|| {
+                            self.stuck.store(true, Ordering::Release);
+                            tracing::warn!(
+                                "send_offsets_to_transaction did not return within its time-out"
+                            );
+                            Err(KafkaError::MessageProduction(
+                                RDKafkaErrorCode::OperationTimedOut,
+                            ))
+                        })
                     },
                 )
                 .map_err(|mut e| {
@@ -410,6 +432,11 @@ impl Sink {
 
     /// Aborts the open transaction (exactly once); waits out the in-flight sends (at least once).
     pub fn abort(&self) -> Result<(), PipelineError> {
+        if self.stuck.load(Ordering::Acquire) {
+            return Err(PipelineError::Stuck {
+                operation: "send_offsets_to_transaction",
+            });
+        }
         match self.guarantee {
             Guarantee::ExactlyOnce => {
                 // abort_transaction purges what is still queued, but it waits for the delivery
@@ -560,6 +587,31 @@ impl CommitError {
             }
         }
     }
+}
+
+/// Runs `call` on a thread of its own and waits at most `limit` for its result; `None` when it
+/// has not returned by then (the thread is left to finish, or not, on its own). A thread that
+/// cannot be started runs the call here.
+fn bounded<T: Send + 'static>(
+    limit: Duration,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (done, result) = std::sync::mpsc::channel();
+    let call = std::sync::Arc::new(Mutex::new(Some(call)));
+    let on_thread = Arc::clone(&call);
+    let spawned = std::thread::Builder::new()
+        .name("txn-call".into())
+        .spawn(move || {
+            let call = on_thread.lock().ok().and_then(|mut c| c.take());
+            if let Some(call) = call {
+                let _ = done.send(call());
+            }
+        });
+    if spawned.is_err() {
+        let call = call.lock().ok().and_then(|mut c| c.take())?;
+        return Some(call());
+    }
+    result.recv_timeout(limit).ok()
 }
 
 /// The value of header `key` of a record, as UTF-8 (readers of the output and dead-letter

@@ -333,7 +333,7 @@ pub fn run(
                 loaded = None;
                 continue;
             }
-            let group = source.group_metadata()?;
+            let group = Arc::new(source.group_metadata()?);
             let offsets = batch.next_offsets().map_err(|e| PipelineError::Kafka {
                 operation: "offsets",
                 source: e,
