@@ -623,3 +623,18 @@ pub fn header<'a>(m: &'a OwnedMessage, key: &str) -> Option<&'a str> {
         .and_then(|h| h.value)
         .and_then(|v| std::str::from_utf8(v).ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_returns_a_prompt_result_and_gives_up_on_a_blocked_call() {
+        assert_eq!(bounded(Duration::from_secs(5), || 7), Some(7));
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        // The call can only end once `release` is dropped, after `bounded` has returned.
+        let result = bounded(Duration::from_millis(100), move || blocked.recv().is_ok());
+        assert_eq!(result, None, "a call still blocked is given up");
+        drop(release);
+    }
+}
