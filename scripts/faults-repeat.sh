@@ -56,10 +56,13 @@ for i in $(seq 1 "$runs"); do
     cargo test --test faults "$filter" -- --nocapture >"$out/run-$i.log" 2>&1
   rc=$?
   took=$(($(date +%s) - start))
+  # What the service went through: stage restarts, and calls given up as stuck.
+  restarts=$(cat "$out/logs-$i"/*/*.log 2>/dev/null | grep -c 'stage restarting' || true)
+  stuck=$(cat "$out/logs-$i"/*/*.log 2>/dev/null | grep -c 'did not return within' || true)
   if [ $rc -eq 0 ]; then
     passed=$((passed + 1))
     rm -rf "$out/logs-$i"
-    echo "run $i: ok (${took} s) $(grep -h '^faults/.*lost [0-9]* doubled [0-9]*' "$out/run-$i.log" | head -1 | cut -c1-160)"
+    echo "run $i: ok (${took} s, ${restarts} stage restart(s), ${stuck} stuck call(s)) $(grep -h '^faults/.*lost [0-9]* doubled [0-9]*' "$out/run-$i.log" | head -1 | cut -c1-160)"
   else
     echo "run $i: FAILED (${took} s): $(grep -h -A1 'panicked at' "$out/run-$i.log" | tail -1 | cut -c1-200)"
   fi
