@@ -250,9 +250,13 @@ pub fn producer(brokers: &str, max_bytes: usize) -> BaseProducer {
         .unwrap()
 }
 
-/// Records the keys of the records whose delivery failed, to send them again.
+/// Records the keys of the records acknowledged (in a set that outlives the producer, so that a
+/// replacement producer knows what is still to send) and of those whose delivery failed.
 #[derive(Default)]
-pub struct FailedDeliveries(Mutex<Vec<String>>);
+pub struct FailedDeliveries {
+    delivered: std::sync::Arc<Mutex<std::collections::BTreeSet<String>>>,
+    failed: Mutex<Vec<String>>,
+}
 
 impl rdkafka::ClientContext for FailedDeliveries {}
 
@@ -260,10 +264,22 @@ impl rdkafka::producer::ProducerContext for FailedDeliveries {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &rdkafka::message::DeliveryResult<'_>, _: ()) {
-        if let Err((_, message)) = result
-            && let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok())
-        {
-            self.0.lock().unwrap().push(key.to_string());
+        let key = |m: &rdkafka::message::BorrowedMessage<'_>| {
+            m.key()
+                .and_then(|k| std::str::from_utf8(k).ok())
+                .map(str::to_string)
+        };
+        match result {
+            Ok(m) => {
+                if let Some(k) = key(m) {
+                    self.delivered.lock().unwrap().insert(k);
+                }
+            }
+            Err((_, m)) => {
+                if let Some(k) = key(m) {
+                    self.failed.lock().unwrap().push(k);
+                }
+            }
         }
     }
 }
@@ -271,20 +287,34 @@ impl rdkafka::producer::ProducerContext for FailedDeliveries {
 impl FailedDeliveries {
     /// The keys that failed since the last call.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        std::mem::take(&mut *self.failed.lock().unwrap())
+    }
+
+    /// Whether record `key` was acknowledged (by this producer or an earlier one).
+    pub fn delivered(&self, key: &str) -> bool {
+        self.delivered.lock().unwrap().contains(key)
     }
 }
 
-/// [`producer`], remembering failed deliveries: across a broker restart the idempotent producer
-/// can fail a record (an out-of-order sequence), which a load generator must send again.
-pub fn resending_producer(brokers: &str, max_bytes: usize) -> BaseProducer<FailedDeliveries> {
+/// [`producer`], remembering deliveries: across a broker restart the idempotent producer can
+/// fail a record (an out-of-order sequence), or stop sending altogether, and a load generator
+/// must then send again what was not acknowledged. `delivered` is shared by the producers that
+/// replace one another.
+pub fn resending_producer(
+    brokers: &str,
+    max_bytes: usize,
+    delivered: &std::sync::Arc<Mutex<std::collections::BTreeSet<String>>>,
+) -> BaseProducer<FailedDeliveries> {
     ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "10")
         .set("message.max.bytes", (max_bytes + 64 * 1024).to_string())
-        .create_with_context(FailedDeliveries::default())
+        .create_with_context(FailedDeliveries {
+            delivered: std::sync::Arc::clone(delivered),
+            failed: Mutex::default(),
+        })
         .unwrap()
 }
 
