@@ -814,3 +814,64 @@ fn watermark_mode_releases_in_order_and_routes_late_events() {
         "late changes counted"
     );
 }
+
+/// The state read back after a rebalance includes a transaction that was still open when the
+/// read began, once it commits, and leaves it out once it aborts. (A read that stopped at the
+/// last stable offset lost the previous owner's last batch whose commit marker had not reached
+/// the changelog yet: a timeline's versions started again at 1.)
+#[test]
+fn restore_waits_for_an_undecided_changelog_transaction() {
+    let Some(brokers) = broker() else { return };
+    let n = names("tl-undecided");
+    create_topics(&brokers, &n, 1);
+    let changelog = n.output.clone();
+    let config = dateline::config::Config::from_toml(&format!(
+        "[kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"{}\"\n",
+        n.group
+    ))
+    .unwrap();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("transactional.id", &n.txn)
+        .create()
+        .unwrap();
+    producer.init_transactions(Duration::from_secs(30)).unwrap();
+    for (round, commit) in [(0, true), (1, false)] {
+        producer.begin_transaction().unwrap();
+        for i in 0..3 {
+            let key = format!("undecided-{round}-{i}");
+            producer
+                .send(
+                    BaseRecord::to(&changelog)
+                        .partition(0)
+                        .key(&key)
+                        .payload("{}"),
+                )
+                .unwrap();
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+        let reader = {
+            let (config, changelog) = (config.clone(), changelog.clone());
+            std::thread::spawn(move || {
+                dateline::pipeline::timelines::read_changelog(&config, &changelog, 0)
+                    .map(|(_, records)| records)
+                    .map_err(|e| e.to_string())
+            })
+        };
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(
+            !reader.is_finished(),
+            "round {round}: the read ended while the transaction was open"
+        );
+        if commit {
+            producer
+                .commit_transaction(Duration::from_secs(30))
+                .unwrap();
+        } else {
+            producer.abort_transaction(Duration::from_secs(30)).unwrap();
+        }
+        let records = reader.join().unwrap().unwrap();
+        // Committed: its 3 records. Aborted: only the 3 committed in round 0.
+        assert_eq!(records, 3, "round {round} (commit: {commit})");
+    }
+}

@@ -108,6 +108,23 @@ pub enum PipelineError {
         /// The call.
         operation: &'static str,
     },
+    /// A changelog partition still held an undecided transaction after the broker should have
+    /// aborted it; restartable: the restore is tried again.
+    #[error(
+        "{topic}/{partition}: records up to {end} still undecided (stable to {stable}) after {waited:?}"
+    )]
+    Undecided {
+        /// The changelog topic.
+        topic: String,
+        /// Its partition.
+        partition: i32,
+        /// The last stable offset.
+        stable: i64,
+        /// The high watermark the restore waits for.
+        end: i64,
+        /// How long it waited.
+        waited: std::time::Duration,
+    },
     /// The worker thread pool could not start.
     #[error("cannot start {threads} worker threads: {message}")]
     Workers {
@@ -130,7 +147,8 @@ impl PipelineError {
             | PipelineError::RetriesExhausted { source, .. } => source,
             PipelineError::Stalled { .. }
             | PipelineError::Undrained { .. }
-            | PipelineError::Stuck { .. } => return true,
+            | PipelineError::Stuck { .. }
+            | PipelineError::Undecided { .. } => return true,
             _ => return false,
         };
         let code = match source {
@@ -163,6 +181,7 @@ impl PipelineError {
                     | RDKafkaErrorCode::FencedLeaderEpoch
                     | RDKafkaErrorCode::UnknownLeaderEpoch
                     | RDKafkaErrorCode::NotEnoughReplicas
+                    | RDKafkaErrorCode::UnstableOffsetCommit
             )
         )
     }

@@ -505,6 +505,38 @@ impl Source {
         self.consumer.commit(offsets, CommitMode::Sync)
     }
 
+    /// Waits until no transaction holds an undecided offset commit for the assigned partitions
+    /// of `topic` (read_committed makes librdkafka ask for stable offsets and retry while one
+    /// is pending), at most `timeout`.
+    ///
+    /// The timeline stage calls this before it reads its state back: once the offsets are
+    /// stable, every transaction of a previous owner that consumed these partitions is decided
+    /// and has all its records in the log, so the changelog's high watermark taken afterwards
+    /// covers them.
+    pub fn wait_stable_offsets(&self, topic: &str, timeout: Duration) -> Result<(), PipelineError> {
+        let fatal = |source: KafkaError| PipelineError::Kafka {
+            operation: "read stable committed offsets",
+            source,
+        };
+        let mut tpl = TopicPartitionList::new();
+        for p in self.assigned(topic)? {
+            tpl.add_partition(topic, p);
+        }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        let committed = self
+            .consumer
+            .committed_offsets(tpl, timeout)
+            .map_err(fatal)?;
+        for e in committed.elements() {
+            if let Err(error) = e.error() {
+                return Err(fatal(error));
+            }
+        }
+        Ok(())
+    }
+
     /// Seeks every assigned partition back to its committed offset (or to where
     /// `auto.offset.reset` starts a partition without one), so the records of an abandoned batch
     /// are read again.

@@ -19,7 +19,9 @@
 //! When the assignment changes, the state of every assigned partition is rebuilt by reading its
 //! changelog partition from the beginning up to its end (read_committed), then processing goes on
 //! from the committed offsets: a restarted instance continues with the same versions as one that
-//! never stopped. An aborted transaction also rebuilds the state, so nothing of an aborted batch
+//! never stopped. The read waits first for stable input offsets, then until every record in the
+//! changelog belongs to a decided transaction, so the previous owner's last batch is in the state
+//! whenever processing resumes after it. An aborted transaction also rebuilds the state, so nothing of an aborted batch
 //! survives in memory.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -53,6 +55,12 @@ pub const CE_TYPE: &str = "dateline.timeline.entry.v1";
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest time to read one changelog partition back.
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Added to the transaction timeout for the wait on an undecided changelog transaction (the
+/// broker checks for expired transactions every 10 s).
+const DECIDE_MARGIN: Duration = Duration::from_secs(30);
+/// Longest wait for the input offsets to be stable before a restore (a pending offset commit of
+/// a killed instance is decided by the broker after the transaction timeout).
+const STABLE_OFFSETS_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A timeline is spilled to the state file only after this many batches without a record
 /// (`[timelines] state_memory_mb`): with 1,000-record batches, about 450 articles.
@@ -315,6 +323,9 @@ pub fn run(
                     loaded = None;
                     continue;
                 }
+                // Stable input offsets first: every transaction of a previous owner of these
+                // partitions is then decided and wholly in the changelog (see `decided_end`).
+                source.wait_stable_offsets(&events, STABLE_OFFSETS_TIMEOUT)?;
                 restore(config, &changelog, &assigned, &store)?;
                 loaded = Some(assigned);
             }
@@ -652,6 +663,91 @@ fn restore(
     Ok(())
 }
 
+/// Waits until every record now in the changelog partition belongs to a decided transaction,
+/// and returns its low watermark and that end.
+///
+/// A read_committed consumer ends a partition at its last stable offset (LSO), before the first
+/// record of a transaction still open. Right after a rebalance that can be the previous owner's
+/// last transaction: committed, with the input offsets already stable, while its commit marker
+/// has not yet reached the changelog partition. Reading only to the LSO then drops that batch
+/// from the state while processing resumes after it (seen in CI: a timeline's versions started
+/// again at 1). So the true end (the high watermark, read_uncommitted) is taken first, after the
+/// caller has waited for stable input offsets, and the read waits until the LSO has passed it.
+/// A transaction left open by a killed instance is aborted by the broker after its transaction
+/// timeout, so the wait is bounded by that timeout and a margin
+/// ([`PipelineError::Undecided`], restartable, after it).
+fn decided_end(
+    config: &Config,
+    consumer: &BaseConsumer,
+    changelog: &str,
+    partition: i32,
+) -> Result<(i64, i64), PipelineError> {
+    let fatal = |source: KafkaError| PipelineError::Kafka {
+        operation: "restore timeline state",
+        source,
+    };
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", &config.kafka.brokers);
+    for (key, value) in &config.kafka.options {
+        client.set(key, value.to_string());
+    }
+    client.set("isolation.level", "read_uncommitted");
+    let uncommitted: BaseConsumer = client.create().map_err(fatal)?;
+    let (_, end) = uncommitted
+        .fetch_watermarks(changelog, partition, ADMIN_TIMEOUT)
+        .map_err(fatal)?;
+    drop(uncommitted);
+    let patience = transaction_timeout(config) + DECIDE_MARGIN;
+    let started = Instant::now();
+    let mut told = false;
+    loop {
+        let (low, stable) = consumer
+            .fetch_watermarks(changelog, partition, ADMIN_TIMEOUT)
+            .map_err(fatal)?;
+        if stable >= end {
+            if told {
+                tracing::info!(
+                    partition,
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "changelog transaction decided"
+                );
+            }
+            return Ok((low, end));
+        }
+        let waited = started.elapsed();
+        if waited > patience {
+            return Err(PipelineError::Undecided {
+                topic: changelog.to_string(),
+                partition,
+                stable,
+                end,
+                waited,
+            });
+        }
+        if !told && waited > Duration::from_secs(1) {
+            told = true;
+            tracing::info!(
+                partition,
+                stable,
+                end,
+                "waiting for an open transaction on the changelog to be decided"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The producers' `transaction.timeout.ms` (librdkafka's default, 60 s, unless
+/// `kafka.options` sets it): after it the broker aborts a dead producer's open transaction.
+fn transaction_timeout(config: &Config) -> Duration {
+    config
+        .kafka
+        .options
+        .get("transaction.timeout.ms")
+        .and_then(|v| v.to_string().parse::<u64>().ok())
+        .map_or(Duration::from_secs(60), Duration::from_millis)
+}
+
 /// Reads one changelog partition from the beginning to its end into a fresh state.
 pub fn read_changelog(
     config: &Config,
@@ -667,7 +763,6 @@ pub fn read_changelog(
         .set("bootstrap.servers", &config.kafka.brokers)
         .set("group.id", format!("{}.restore", group_id(config)))
         .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "true")
         .set(
             "fetch.message.max.bytes",
@@ -676,12 +771,11 @@ pub fn read_changelog(
     for (key, value) in &config.kafka.options {
         client.set(key, value.to_string());
     }
+    client.set("isolation.level", "read_committed");
     let consumer: BaseConsumer = client.create().map_err(fatal)?;
     let mut state =
         PartitionState::new(bodies::Bodies::open(&backend(&config.timelines), partition));
-    let (low, high) = consumer
-        .fetch_watermarks(changelog, partition, ADMIN_TIMEOUT)
-        .map_err(fatal)?;
+    let (low, high) = decided_end(config, &consumer, changelog, partition)?;
     if high <= low {
         return Ok((state, 0));
     }
