@@ -607,7 +607,9 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                 Some(Cal::Day(_)) if matches!(f.rule, "ago" | "year_ago_adj") => {
                     ctx.quarter.or(ctx.last)
                 }
-                _ if f.rule == "year_ago_period" => ctx.quarter.or(ctx.last),
+                _ if matches!(f.rule, "year_ago_period" | "year_period") => {
+                    ctx.quarter.or(ctx.last)
+                }
                 other => other,
             };
             let (cal, anchor) = match (p, last) {
@@ -648,6 +650,17 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                     if f.rule == "year_period" =>
                 {
                     (Cal::Quarter(*y, q), Anchor::Absolute)
+                }
+                // "the previous Friday", "the following Monday": counted from the day last
+                // mentioned.
+                (Partial::Weekday { weekday, dir }, Some(last))
+                    if f.rule == "previous_weekday" && last.granularity() <= Granularity::Day =>
+                {
+                    let (s, _) = last.interval()?;
+                    (
+                        Cal::Day(weekday_date(s, *weekday, *dir, tense)?),
+                        Anchor::Previous,
+                    )
                 }
                 _ => resolve_cal(p, tense, ctx)?,
             };

@@ -745,6 +745,11 @@ pub static RULES: &[Rule] = &[
                 "Profit rose in the third quarter from $4 million in the 1988 quarter.",
                 "2019-Q3|1988-Q3",
             ),
+            // The quarter under report stays the period after a day was named.
+            (
+                "Sales for the third quarter ended Sept. 30 rose. In the 1988 period, it earned $2.",
+                "2019-Q3|2019-09-30|1988-Q3",
+            ),
         ],
     },
     Rule {
@@ -858,13 +863,31 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // "the previous Friday", "the following Monday": a weekday before or after the day last
+        // mentioned ("closed Friday at 2082, down 4.5% from the previous Friday"), else the
+        // reference.
+        name: "previous_weekday",
+        pattern: r"\bthe\s+(?P<dir>previous|preceding|following)\s+(?P<wd>{WEEKDAY})",
+        produce: p_weekday,
+        examples: &[
+            ("down 4.5% from the previous Friday", "2019-12-13"),
+            (
+                "The index fell 1.2% Friday, and 4.5% from the previous Friday.",
+                "2019-12-13|2019-12-06",
+            ),
+            (
+                "The talks opened on Dec. 3 and resumed the following Monday.",
+                "2019-12-03|2019-12-09",
+            ),
+        ],
+    },
+    Rule {
         name: "rel_weekday",
-        pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past|the\s+previous)\s+(?P<wd>{WEEKDAY})",
+        pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<wd>{WEEKDAY})",
         produce: p_weekday,
         examples: &[
             ("next Tuesday", "2019-12-24"),
             ("last Friday", "2019-12-13"),
-            ("down 4.5% from the previous Friday", "2019-12-13"),
         ],
     },
     Rule {
@@ -2244,10 +2267,11 @@ fn p_weekday(h: &Hit) -> Option<Vec<Found>> {
     }
     let dir = match h.get("dir").map(|d| d.to_ascii_lowercase()) {
         None => Dir::Auto,
-        Some(d) if d.starts_with("last") || d.contains("past") || d.contains("previous") => {
+        Some(d) if d.starts_with("last") || d.contains("past") || d.starts_with("prec") => {
             Dir::Last
         }
-        Some(d) if d.starts_with("next") || d.contains("coming") => Dir::Next,
+        Some(d) if d.starts_with("previous") => Dir::Last,
+        Some(d) if d.starts_with("next") || d.contains("coming") || d == "following" => Dir::Next,
         Some(_) => Dir::This,
     };
     h.one(Partial::Weekday { weekday, dir }, None)
