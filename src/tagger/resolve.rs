@@ -325,6 +325,28 @@ const PAST_CUES: &[&str] = &[
     "been",
 ];
 
+/// Verbs that set or move a time limit: "until" after them points ahead ([`tense`]).
+const DEADLINE_VERBS: &[&str] = &[
+    "extend",
+    "extends",
+    "extended",
+    "extending",
+    "postpone",
+    "postpones",
+    "postponed",
+    "delay",
+    "delays",
+    "delayed",
+    "defer",
+    "deferred",
+    "adjourn",
+    "adjourned",
+    "recessed",
+    "given",
+    "gave",
+    "granted",
+];
+
 /// How many words before an expression [`tense`] looks at.
 const LEFT_WORDS: usize = 12;
 
@@ -389,6 +411,19 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         && a == "as"
         && c == "as"
         && matches!(b.as_str(), "soon" | "early")
+    {
+        return Tense::Future;
+    }
+    // "extended its offer until Friday", "has given them until 9 a.m. Tuesday", "postponed
+    // the vote until March": a time limit moved or set, still to come whatever the tense of
+    // the verb that moved it.
+    if words_left
+        .first()
+        .is_some_and(|w| matches!(w.as_str(), "until" | "till" | "through"))
+        && words_left
+            .iter()
+            .take(LEFT_WORDS)
+            .any(|w| DEADLINE_VERBS.contains(&w.as_str()))
     {
         return Tense::Future;
     }

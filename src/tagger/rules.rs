@@ -897,6 +897,13 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("The United States on Monday rejected it.", "2019-12-16"),
             ("They will meet on Monday.", "2019-12-23"),
+            // A time limit set or moved ("postponed until", "has given them until") is ahead;
+            // a stay that lasted "until" a day is not.
+            (
+                "The court postponed the hearing until Monday.",
+                "2019-12-23",
+            ),
+            ("He stayed in Paris until Monday.", "2019-12-16"),
             ("Thursday's attempt failed.", "2019-12-12"),
             ("They could arrive as early as Friday.", "2019-12-20"),
             ("Talks are set to resume Monday.", "2019-12-23"),
@@ -1088,6 +1095,8 @@ pub static RULES: &[Rule] = &[
                 "2020-05",
             ),
             ("He said the deal was signed by May.", "2019-05"),
+            ("The banks extended the loans through March.", "2020-03"),
+            ("Sales were weak through March.", "2019-03"),
             ("By March, sales had fallen 10%.", "2019-03"),
             // A negated participle is an adjective, not a past tense.
             (
