@@ -370,6 +370,14 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         .min()
         .unwrap_or(after.len());
     let right = after.get(..right_end).unwrap_or("");
+    // "Talks will resume Thursday, he said.": the attribution after a comma or a closing quote
+    // tells when it was said, not when the talks resume. When the clause has words before the
+    // expression, the right context stops there ("On Thursday, officials said" keeps it: the
+    // date belongs to the saying).
+    let right = match attribution_at(right) {
+        Some(cut) if left.split_whitespace().count() >= 2 => &right[..cut],
+        _ => right,
+    };
     let words_left: Vec<String> = left
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
@@ -507,6 +515,43 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         };
     }
     scan(&words_right)
+}
+
+/// Verbs of saying, which after a comma or a closing quote make an attribution.
+const REPORTING_VERBS: &[&str] = &[
+    "said",
+    "says",
+    "say",
+    "told",
+    "added",
+    "announced",
+    "reported",
+    "stated",
+    "noted",
+    "explained",
+    "insisted",
+    "claimed",
+    "warned",
+    "declared",
+    "acknowledged",
+    "confirmed",
+    "predicted",
+    "according",
+];
+
+/// Where an attribution starts in the text after an expression: the byte offset of a comma or
+/// closing quote followed, within four words, by a verb of saying ("Thursday, he said",
+/// "Thursday,'' Castro said", "Monday, a spokesman for the ministry said" is too far).
+fn attribution_at(right: &str) -> Option<usize> {
+    let cut = right
+        .find([',', '"', '\u{201D}'])
+        .or_else(|| right.find("''"))?;
+    let rest = right.get(cut..)?;
+    rest.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty() && *w != "''")
+        .take(4)
+        .any(|w| REPORTING_VERBS.contains(&w.to_ascii_lowercase().as_str()))
+        .then_some(cut)
 }
 
 /// The start of the sentence containing the end of `before`: after the last ". " that is not an

@@ -904,6 +904,17 @@ pub static RULES: &[Rule] = &[
                 "2019-12-23",
             ),
             ("He stayed in Paris until Monday.", "2019-12-16"),
+            // An attribution after the clause says when it was said, not when it happens.
+            ("Talks will resume on Thursday, he said.", "2019-12-19"),
+            ("\"We will leave Thursday,'' Castro said.", "2019-12-19"),
+            (
+                "The talks failed on Thursday, officials said.",
+                "2019-12-12",
+            ),
+            (
+                "On Thursday, officials said the talks failed.",
+                "2019-12-12",
+            ),
             ("Thursday's attempt failed.", "2019-12-12"),
             ("They could arrive as early as Friday.", "2019-12-20"),
             ("Talks are set to resume Monday.", "2019-12-23"),
