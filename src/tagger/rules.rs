@@ -194,6 +194,8 @@ pub const NEGATIVES: &[&str] = &[
     "It raised its stake from the 18.7% it owns.",
     "Vinh Yen was manned by the 6,000 strong brigade.",
     "It will be put to a vote by the 15-member Council.",
+    "He was in hospital for a while ago.",
+    "For some time ago, they hid.",
 ];
 
 /// The rule table, in priority order.
@@ -1086,6 +1088,23 @@ pub static RULES: &[Rule] = &[
             ("for many decades", "PXDE"),
             ("Ukraine was ruled from Moscow for centuries.", "PXCE"),
             ("Troops are expected within weeks.", "PXW"),
+        ],
+    },
+    Rule {
+        // "for some time", "for a while": a length left unsaid. Not "some time ago" (a date)
+        // nor "at some time" (a point).
+        name: "duration_vague",
+        pattern: r"\b(?:for|in|after)\s+(?P<t>(?:quite\s+)?some\s+time|a\s+(?:little\s+)?while)\b(?P<ago>\s+(?:ago|later|earlier|before|after|now))?",
+        produce: p_duration_vague,
+        examples: &[
+            (
+                "American forces could be in the gulf region for some time.",
+                "PXX",
+            ),
+            (
+                "We are going to have to live without it for a while.",
+                "PXX",
+            ),
         ],
     },
     // ---- bare month and year (context-checked) -----------------------------------------------
@@ -2762,6 +2781,13 @@ fn p_the_week(h: &Hit) -> Option<Vec<Found>> {
 fn p_per_unit(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
     h.one(Partial::Duration(duration_value(Some(1.0), unit)), None)
+}
+
+fn p_duration_vague(h: &Hit) -> Option<Vec<Found>> {
+    if h.get("ago").is_some() {
+        return None;
+    }
+    h.one(Partial::Duration("PXX".to_string()), None)
 }
 
 fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {
