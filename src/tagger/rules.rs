@@ -998,7 +998,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>(?:a\s+little\s+|slightly\s+)?more\s+than|(?:a\s+little\s+|slightly\s+)?less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over|under)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full|previous|preceding|following))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>(?:a\s+little\s+|slightly\s+)?more\s+than|(?:a\s+little\s+|slightly\s+)?less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over|under)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full|previous|preceding|following))?(?:\s+(?:trading|business|working|school))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -1006,6 +1006,14 @@ pub static RULES: &[Rule] = &[
             ("the past two months", "P2M"),
             ("the past two centuries", "P2CE"),
             ("down from 1,440 in the four previous weeks", "P4W"),
+            (
+                "Eight trading days after Oct. 12, the index had fallen.",
+                "P8D|2019-10-12",
+            ),
+            (
+                "The offer must be accepted within 10 business days.",
+                "P10D",
+            ),
             ("a two-week trip", "P2W"),
             ("several years", "PXY"),
             ("for a couple of years", "P2Y"),
