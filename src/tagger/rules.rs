@@ -649,7 +649,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "the_following",
-        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b(?:\s+or\s+so\b)?|\b(?:(?:earlier|later)\s+)?(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|quarter|year)\b",
+        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b(?:\s+or\s+so\b)?|\b(?:(?:earlier|later)\s+)?(?P<that>that(?:\s+same|\s+very)?|the\s+same|the\s+very)\s+(?P<unit2>day|week|month|quarter|year)\b",
         produce: p_the_following,
         examples: &[
             (
@@ -657,6 +657,10 @@ pub static RULES: &[Rule] = &[
                 "2019-06-03|2019-06-04",
             ),
             ("in 2016. That year", "2016|2016"),
+            (
+                "It was founded on Oct. 23. That same day, the fax was sent.",
+                "2019-10-23|2019-10-23",
+            ),
             (
                 "It lost money in the second quarter. Results for that quarter",
                 "2019-Q2|2019-Q2",
