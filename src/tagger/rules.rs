@@ -194,6 +194,8 @@ pub const NEGATIVES: &[&str] = &[
     "It raised its stake from the 18.7% it owns.",
     "Vinh Yen was manned by the 6,000 strong brigade.",
     "It will be put to a vote by the 15-member Council.",
+    "It was argued in some quarters that he was a nationalist.",
+    "The plan drew criticism from many quarters.",
     "He was in hospital for a while ago.",
     "For some time ago, they hid.",
 ];
@@ -2677,6 +2679,16 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
                     n_text.to_ascii_lowercase().as_str(),
                     "a" | "one" | "two" | "three" | "1" | "2" | "3"
                 ))
+    {
+        return None;
+    }
+    // "it was argued in some quarters", "criticism from many quarters": circles of opinion.
+    if unit == Unit::Quarter
+        && matches!(
+            n_text.to_ascii_lowercase().as_str(),
+            "some" | "many" | "certain" | "other" | "all"
+        )
+        && matches!(h.prev_word().as_str(), "in" | "from")
     {
         return None;
     }
