@@ -298,8 +298,10 @@ const FUTURE_CUES: &[&str] = &[
     "tomorrow",
     // "a dividend payable Dec. 15": a payment still to come.
     "payable",
-    // Not the modals of future in the past and possibility ("said he would leave Tuesday",
-    // "could be located Wednesday"): on TBAQ they turn more right weekdays wrong than the reverse.
+    // The future in the past of reported speech ("Castro said the father would travel
+    // Thursday"): news reports the plan before it happens. Not the modals of possibility
+    // ("could be located Wednesday"), which as often look back.
+    "would",
 ];
 
 static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);

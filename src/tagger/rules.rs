@@ -912,6 +912,10 @@ pub static RULES: &[Rule] = &[
                 "2019-12-23",
             ),
             ("He stayed in Paris until Monday.", "2019-12-16"),
+            (
+                "Castro said the father would travel to the United States Thursday.",
+                "2019-12-19",
+            ),
             // An attribution after the clause says when it was said, not when it happens.
             ("Talks will resume on Thursday, he said.", "2019-12-19"),
             ("\"We will leave Thursday,'' Castro said.", "2019-12-19"),
