@@ -196,6 +196,8 @@ pub const NEGATIVES: &[&str] = &[
     "It will be put to a vote by the 15-member Council.",
     "It was argued in some quarters that he was a nationalist.",
     "The plan drew criticism from many quarters.",
+    "Thousands joined the March on Washington.",
+    "They walked in the March for Life.",
     "He was in hospital for a while ago.",
     "For some time ago, they hid.",
 ];
@@ -1133,6 +1135,12 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("It happened in June.", "2019-06"),
             ("Sales rose in April.", "2019-04"),
+            // A month modifying a noun after a determiner.
+            (
+                "It was sold under a June agreement with holders.",
+                "2019-06",
+            ),
+            ("The army began with a March operation in Basra.", "2019-03"),
             ("They will decide in March.", "2020-03"),
             ("in August and September 1914", "1914-08|1914-09"),
             ("Talks that are supposed to end by May", "2020-05"),
@@ -2882,8 +2890,40 @@ fn p_month_bare(h: &Hit) -> Option<Vec<Found>> {
     // temporal word before them; full unambiguous names also pass after a comma or at a
     // sentence start followed by a comma.
     let full = m.len() > 4 && !matches!(m, "March" | "June" | "July" | "August" | "April");
-    let ok = TEMPORAL_PREVIOUS.contains(&prev) || (full && h.after().starts_with([',', '.', ';']));
-    if !ok {
+    // "under a June agreement", "the September attacks", "its October report": a month as the
+    // modifier of a noun, after a determiner (not "the March on Rome", "the May of old").
+    let next = h.next_word();
+    let modifier = matches!(
+        prev,
+        "a" | "an" | "the" | "its" | "their" | "his" | "her" | "our" | "this" | "that"
+    ) && h.after().starts_with(' ')
+        && next.starts_with(|c: char| c.is_ascii_lowercase())
+        && !matches!(
+            next,
+            "on" | "of"
+                | "to"
+                | "in"
+                | "for"
+                | "from"
+                | "by"
+                | "with"
+                | "at"
+                | "and"
+                | "or"
+                | "is"
+                | "was"
+                | "will"
+                | "has"
+                | "had"
+        );
+    // "the March on Washington", "the March for Life", "the March to the Sea": a march.
+    let a_march = m == "March"
+        && prev == "the"
+        && matches!(next, "on" | "for" | "to" | "against" | "through");
+    let ok = TEMPORAL_PREVIOUS.contains(&prev)
+        || (full && h.after().starts_with([',', '.', ';']))
+        || modifier;
+    if !ok || a_march {
         return None;
     }
     // An abbreviation without its period before a capitalised word is a first name: "Hungary
