@@ -1141,6 +1141,10 @@ pub static RULES: &[Rule] = &[
                 "2019-06",
             ),
             ("The army began with a March operation in Basra.", "2019-03"),
+            (
+                "Talks were inevitable. September saw the Germans fight on.",
+                "2019-09",
+            ),
             ("They will decide in March.", "2020-03"),
             ("in August and September 1914", "1914-08|1914-09"),
             ("Talks that are supposed to end by May", "2020-05"),
@@ -2920,9 +2924,17 @@ fn p_month_bare(h: &Hit) -> Option<Vec<Found>> {
     let a_march = m == "March"
         && prev == "the"
         && matches!(next, "on" | "for" | "to" | "against" | "through");
+    // "September saw the Germans fight on.": an unambiguous month opening a sentence, as its
+    // subject.
+    let before = h.before().trim_end();
+    let subject = full
+        && (before.is_empty() || before.ends_with(['.', '!', '?', '\n']))
+        && h.after().starts_with(' ')
+        && next.starts_with(|c: char| c.is_ascii_lowercase());
     let ok = TEMPORAL_PREVIOUS.contains(&prev)
         || (full && h.after().starts_with([',', '.', ';']))
-        || modifier;
+        || modifier
+        || subject;
     if !ok || a_march {
         return None;
     }
