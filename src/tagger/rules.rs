@@ -198,6 +198,8 @@ pub const NEGATIVES: &[&str] = &[
     "The plan drew criticism from many quarters.",
     "Thousands joined the March on Washington.",
     "They walked in the March for Life.",
+    "He was seen the day before the shooting.",
+    "It came the day after authorities said so.",
     "He was in hospital for a while ago.",
     "For some time ago, they hid.",
 ];
@@ -668,6 +670,24 @@ pub static RULES: &[Rule] = &[
             (
                 "It lost money in the second quarter. Results for that quarter",
                 "2019-Q2|2019-Q2",
+            ),
+        ],
+    },
+    Rule {
+        // "The day before, the army embarked", "the day following saw the surrender": the day
+        // before or after the one last mentioned. Not "the day before the shooting" nor "the day
+        // after authorities said" (an event or a clause follows).
+        name: "day_before_after",
+        pattern: r"\bthe\s+day\s+(?P<dir>before|after|following)\b",
+        produce: p_day_before_after,
+        examples: &[
+            (
+                "They fought on 23 February 1918. The day before, the army embarked.",
+                "1918-02-23|1918-02-22",
+            ),
+            (
+                "He surrendered on May 11, 1865, and the day following saw the last surrender.",
+                "1865-05-11|1865-05-12",
             ),
         ],
     },
@@ -2252,6 +2272,31 @@ fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
         Partial::Rel {
             unit,
             n,
+            from_previous: true,
+        },
+        None,
+    )
+}
+
+fn p_day_before_after(h: &Hit) -> Option<Vec<Found>> {
+    let dir = h.get("dir")?.to_ascii_lowercase();
+    let after = h.after();
+    let next = h.next_word();
+    let alone = after.starts_with([',', '.', ';', ':'])
+        || dir == "following"
+            && after.starts_with(' ')
+            && next.starts_with(|c: char| c.is_ascii_lowercase())
+            && !matches!(
+                next,
+                "the" | "a" | "an" | "his" | "her" | "its" | "their" | "this" | "that" | "my"
+            );
+    if !alone {
+        return None;
+    }
+    h.one(
+        Partial::Rel {
+            unit: Unit::Day,
+            n: if dir == "before" { -1 } else { 1 },
             from_previous: true,
         },
         None,
