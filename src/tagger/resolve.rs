@@ -696,7 +696,8 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
             };
             let (cal, anchor) = match (p, last) {
                 // Financial reports compare periods: "a year earlier", "a year ago" is the
-                // period under report (the last quarter or half mentioned) a year back.
+                // period under report (the last quarter or half mentioned) a year back. Not
+                // "two years ago", a year counted from the reference.
                 (
                     Partial::Rel {
                         unit: Unit::Year,
@@ -704,7 +705,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                         ..
                     },
                     Some(Cal::Quarter(y, q)),
-                ) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                ) if matches!(f.rule, "ago" | "year_ago_adj") && n.abs() == 1 => {
                     (Cal::Quarter(y + n, q), Anchor::Previous)
                 }
                 (
@@ -714,7 +715,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                         ..
                     },
                     Some(Cal::Half(y, h)),
-                ) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                ) if matches!(f.rule, "ago" | "year_ago_adj") && n.abs() == 1 => {
                     (Cal::Half(y + n, h), Anchor::Previous)
                 }
                 // "the quarter" is the quarter under discussion, once one was named; "the

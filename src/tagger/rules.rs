@@ -633,6 +633,12 @@ pub static RULES: &[Rule] = &[
         pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some|over)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?:or\s+so\s+)?(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b|\b(?P<bare>(?:days|weeks|months|years|decades))\s+(?P<bdir>ago|earlier|later)\b",
         produce: p_ago,
         examples: &[
+            // A year counted from the reference, even after a half or quarter was named
+            // ("a year ago" alone compares with that period).
+            (
+                "Sales fell in the first half of 2019. Two years ago, he quit.",
+                "2019-H1|2017",
+            ),
             ("a week ago", "2019-W50"),
             ("It failed. Years later, he returned.", "FUTURE_REF"),
             ("The plan, just months ago, was popular.", "PAST_REF"),
