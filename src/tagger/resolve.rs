@@ -492,7 +492,10 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
                 let aux_of_plan =
                     matches!(w.as_str(), "was" | "were") && next.is_some_and(|n| is_future(n));
                 let passive = is_participle(w) && after_be(prev);
-                let not_past = passive || adjective || aux_of_plan;
+                // "expected to hit Florida by Friday", "plans to cut jobs": after "to" a verb is
+                // an infinitive, whatever its form.
+                let infinitive = prev.is_some_and(|p| p == "to") && PAST_FORMS.contains(w);
+                let not_past = passive || adjective || aux_of_plan || infinitive;
                 if is_past(w) && !not_past {
                     return Tense::Past;
                 }

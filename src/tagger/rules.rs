@@ -940,6 +940,11 @@ pub static RULES: &[Rule] = &[
                 "2019-12-23",
             ),
             ("He stayed in Paris until Monday.", "2019-12-16"),
+            // A past form after "to" is an infinitive.
+            (
+                "The storm is expected to hit Florida by Friday.",
+                "2019-12-20",
+            ),
             (
                 "Castro said the father would travel to the United States Thursday.",
                 "2019-12-19",
