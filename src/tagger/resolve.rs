@@ -304,6 +304,16 @@ const FUTURE_CUES: &[&str] = &[
     "would",
 ];
 
+/// The present of a scheduled event ("The summit opens Monday", "the president leaves for Asia
+/// on Sunday", "Arafat and Netanyahu meet separately Monday"): news uses it for what is
+/// planned. A cue unless it is a noun (after a determiner: "a visit", "the start") or an
+/// infinitive ("to meet demand").
+const SCHEDULED_PRESENT: &[&str] = &[
+    "opens", "begins", "starts", "resumes", "leaves", "arrives", "departs", "visits", "meets",
+    "convenes", "expires", "travels", "returns", "hosts", "open", "begin", "start", "resume",
+    "leave", "arrive", "depart", "visit", "meet", "convene",
+];
+
 static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);
 
 static NEGATED_PARTICIPLES: super::words::WordSet =
@@ -481,7 +491,11 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
                     }
                     return Tense::Future;
                 }
-                if set_to || be_to {
+                // "The summit opens Monday": the scheduled present.
+                let scheduled = SCHEDULED_PRESENT.contains(&w.as_str())
+                    && !after_det(prev)
+                    && !prev.is_some_and(|p| matches!(p.as_str(), "to" | "will" | "would"));
+                if set_to || be_to || scheduled {
                     return Tense::Future;
                 }
                 // "unspecified", "undisclosed": adjectives, never a past tense.

@@ -940,6 +940,12 @@ pub static RULES: &[Rule] = &[
                 "2019-12-23",
             ),
             ("He stayed in Paris until Monday.", "2019-12-16"),
+            // The present of a scheduled event.
+            ("The summit opens Monday in Geneva.", "2019-12-23"),
+            ("The president leaves for Asia on Sunday.", "2019-12-22"),
+            ("Arafat and Netanyahu meet separately Monday.", "2019-12-23"),
+            ("It was hard to meet demand on Monday.", "2019-12-16"),
+            ("The visit on Monday was brief.", "2019-12-16"),
             // A past form after "to" is an infinitive.
             (
                 "The storm is expected to hit Florida by Friday.",
