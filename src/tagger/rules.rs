@@ -569,12 +569,17 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "quarter",
-        pattern: r"(?:\b(?P<det>the\s+year-(?:ago|earlier)|the\s+(?P<dy>{YEAR})|the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?P<fiscal>fiscal(?:-|\s+))?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
+        pattern: r"(?:\b(?P<det>the\s+year-(?:ago|earlier)|the\s+(?P<dy>{YEAR})|the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?P<fiscal>fiscal(?:-|\s+))?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR})|\s+of\s+(?P<ydet>this|last|next)\s+year\b)?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
         produce: p_quarter,
         examples: &[
             ("fourth-quarter profit", "2019-Q4"),
             ("the third quarter", "2019-Q3"),
             ("the first quarter of 2018", "2018-Q1"),
+            (
+                "the deal should close in the first quarter of next year",
+                "2020-Q1",
+            ),
+            ("in the fourth quarter of last year", "2018-Q4"),
             ("Q2 2017", "2017-Q2"),
             ("the year-earlier third quarter", "2018-Q3"),
             ("in the 1988 third quarter", "1988-Q3"),
@@ -2581,8 +2586,15 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
             .get("det")
             .map(|d| d.to_ascii_lowercase())
             .unwrap_or_default();
+        let of_year = h.get("ydet").map(|d| d.to_ascii_lowercase());
         let year = if let Some(y) = h.get("y").or(h.get("dy")).and_then(year_num) {
             YearRef::Known(y)
+        } else if let Some(d) = of_year {
+            YearRef::Shift(match d.as_str() {
+                "last" => -1,
+                "next" => 1,
+                _ => 0,
+            })
         } else if det.starts_with("last") || det.contains("year-") {
             YearRef::Shift(-1)
         } else if det.starts_with("next") {
