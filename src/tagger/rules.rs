@@ -395,7 +395,10 @@ pub static RULES: &[Rule] = &[
         name: "range_months",
         pattern: r"\b(?:between|from)\s+(?P<m1>{MONTH})\s+(?:and|to|until|till|through)\s+(?P<m2>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
         produce: p_range_months,
-        examples: &[("from January to March 2018", "2018-01|2018-03")],
+        examples: &[
+            ("from January to March 2018", "2018-01|2018-03"),
+            ("The season runs from April to October.", "2020-04|2020-10"),
+        ],
     },
     // ---- holidays -------------------------------------------------------------------------
     Rule {
@@ -1754,9 +1757,19 @@ fn p_range_months(h: &Hit) -> Option<Vec<Found>> {
     let e2 = h.span_of("y").or_else(|| h.span_of("m2"))?.end;
     let mut a = found(h.span_of("m1")?, Partial::Month { year, month: m1 }, None);
     a.range_start = true;
+    // Without a year the end falls in the start's year ("from April to October": one season,
+    // not October of one year and April of the next).
+    let end_year = if year == YearRef::Auto && m2 >= m1 {
+        YearRef::Previous
+    } else {
+        year
+    };
     let b = found(
         h.span_of("m2")?.start..e2,
-        Partial::Month { year, month: m2 },
+        Partial::Month {
+            year: end_year,
+            month: m2,
+        },
         None,
     );
     Some(vec![a, b])
