@@ -1153,6 +1153,8 @@ pub static RULES: &[Rule] = &[
             ("for many decades", "PXDE"),
             ("Ukraine was ruled from Moscow for centuries.", "PXCE"),
             ("Troops are expected within weeks.", "PXW"),
+            // "in recent months": the months up to now, a length (as TBAQ mostly annotates).
+            ("Officials expressed concern in recent months.", "PXM"),
         ],
     },
     Rule {
@@ -2919,9 +2921,6 @@ fn p_duration_vague(h: &Hit) -> Option<Vec<Found>> {
 
 fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
-    if h.get("t")?.to_ascii_lowercase().starts_with("recent") {
-        return h.one(Partial::Ref("PAST_REF"), None);
-    }
     h.one(Partial::Duration(duration_value(None, unit)), None)
 }
 
