@@ -298,8 +298,20 @@ const FUTURE_CUES: &[&str] = &[
     "tomorrow",
     // "a dividend payable Dec. 15": a payment still to come.
     "payable",
-    // Not the modals of future in the past and possibility ("said he would leave Tuesday",
-    // "could be located Wednesday"): on TBAQ they turn more right weekdays wrong than the reverse.
+    // The future in the past of reported speech ("Castro said the father would travel
+    // Thursday"): news reports the plan before it happens. Not the modals of possibility
+    // ("could be located Wednesday"), which as often look back.
+    "would",
+];
+
+/// The present of a scheduled event ("The summit opens Monday", "the president leaves for Asia
+/// on Sunday", "Arafat and Netanyahu meet separately Monday"): news uses it for what is
+/// planned. A cue unless it is a noun (after a determiner: "a visit", "the start") or an
+/// infinitive ("to meet demand").
+const SCHEDULED_PRESENT: &[&str] = &[
+    "opens", "begins", "starts", "resumes", "leaves", "arrives", "departs", "visits", "meets",
+    "convenes", "expires", "travels", "returns", "hosts", "open", "begin", "start", "resume",
+    "leave", "arrive", "depart", "visit", "meet", "convene",
 ];
 
 static PAST_FORMS: super::words::WordSet = super::words::WordSet::new(super::words::IRREGULAR_PAST);
@@ -325,6 +337,28 @@ const PAST_CUES: &[&str] = &[
     "been",
 ];
 
+/// Verbs that set or move a time limit: "until" after them points ahead ([`tense`]).
+const DEADLINE_VERBS: &[&str] = &[
+    "extend",
+    "extends",
+    "extended",
+    "extending",
+    "postpone",
+    "postpones",
+    "postponed",
+    "delay",
+    "delays",
+    "delayed",
+    "defer",
+    "deferred",
+    "adjourn",
+    "adjourned",
+    "recessed",
+    "given",
+    "gave",
+    "granted",
+];
+
 /// How many words before an expression [`tense`] looks at.
 const LEFT_WORDS: usize = 12;
 
@@ -348,6 +382,14 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         .min()
         .unwrap_or(after.len());
     let right = after.get(..right_end).unwrap_or("");
+    // "Talks will resume Thursday, he said.": the attribution after a comma or a closing quote
+    // tells when it was said, not when the talks resume. When the clause has words before the
+    // expression, the right context stops there ("On Thursday, officials said" keeps it: the
+    // date belongs to the saying).
+    let right = match attribution_at(right) {
+        Some(cut) if left.split_whitespace().count() >= 2 => &right[..cut],
+        _ => right,
+    };
     let words_left: Vec<String> = left
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
@@ -389,6 +431,19 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         && a == "as"
         && c == "as"
         && matches!(b.as_str(), "soon" | "early")
+    {
+        return Tense::Future;
+    }
+    // "extended its offer until Friday", "has given them until 9 a.m. Tuesday", "postponed
+    // the vote until March": a time limit moved or set, still to come whatever the tense of
+    // the verb that moved it.
+    if words_left
+        .first()
+        .is_some_and(|w| matches!(w.as_str(), "until" | "till" | "through"))
+        && words_left
+            .iter()
+            .take(LEFT_WORDS)
+            .any(|w| DEADLINE_VERBS.contains(&w.as_str()))
     {
         return Tense::Future;
     }
@@ -436,7 +491,11 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
                     }
                     return Tense::Future;
                 }
-                if set_to || be_to {
+                // "The summit opens Monday": the scheduled present.
+                let scheduled = SCHEDULED_PRESENT.contains(&w.as_str())
+                    && !after_det(prev)
+                    && !prev.is_some_and(|p| matches!(p.as_str(), "to" | "will" | "would"));
+                if set_to || be_to || scheduled {
                     return Tense::Future;
                 }
                 // "unspecified", "undisclosed": adjectives, never a past tense.
@@ -447,7 +506,10 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
                 let aux_of_plan =
                     matches!(w.as_str(), "was" | "were") && next.is_some_and(|n| is_future(n));
                 let passive = is_participle(w) && after_be(prev);
-                let not_past = passive || adjective || aux_of_plan;
+                // "expected to hit Florida by Friday", "plans to cut jobs": after "to" a verb is
+                // an infinitive, whatever its form.
+                let infinitive = prev.is_some_and(|p| p == "to") && PAST_FORMS.contains(w);
+                let not_past = passive || adjective || aux_of_plan || infinitive;
                 if is_past(w) && !not_past {
                     return Tense::Past;
                 }
@@ -472,6 +534,43 @@ pub fn tense(text: &str, start: usize, end: usize) -> Tense {
         };
     }
     scan(&words_right)
+}
+
+/// Verbs of saying, which after a comma or a closing quote make an attribution.
+const REPORTING_VERBS: &[&str] = &[
+    "said",
+    "says",
+    "say",
+    "told",
+    "added",
+    "announced",
+    "reported",
+    "stated",
+    "noted",
+    "explained",
+    "insisted",
+    "claimed",
+    "warned",
+    "declared",
+    "acknowledged",
+    "confirmed",
+    "predicted",
+    "according",
+];
+
+/// Where an attribution starts in the text after an expression: the byte offset of a comma or
+/// closing quote followed, within four words, by a verb of saying ("Thursday, he said",
+/// "Thursday,'' Castro said", "Monday, a spokesman for the ministry said" is too far).
+fn attribution_at(right: &str) -> Option<usize> {
+    let cut = right
+        .find([',', '"', '\u{201D}'])
+        .or_else(|| right.find("''"))?;
+    let rest = right.get(cut..)?;
+    rest.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty() && *w != "''")
+        .take(4)
+        .any(|w| REPORTING_VERBS.contains(&w.to_ascii_lowercase().as_str()))
+        .then_some(cut)
 }
 
 /// The start of the sentence containing the end of `before`: after the last ". " that is not an
@@ -607,12 +706,15 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                 Some(Cal::Day(_)) if matches!(f.rule, "ago" | "year_ago_adj") => {
                     ctx.quarter.or(ctx.last)
                 }
-                _ if f.rule == "year_ago_period" => ctx.quarter.or(ctx.last),
+                _ if matches!(f.rule, "year_ago_period" | "year_period") => {
+                    ctx.quarter.or(ctx.last)
+                }
                 other => other,
             };
             let (cal, anchor) = match (p, last) {
                 // Financial reports compare periods: "a year earlier", "a year ago" is the
-                // period under report (the last quarter or half mentioned) a year back.
+                // period under report (the last quarter or half mentioned) a year back. Not
+                // "two years ago", a year counted from the reference.
                 (
                     Partial::Rel {
                         unit: Unit::Year,
@@ -620,7 +722,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                         ..
                     },
                     Some(Cal::Quarter(y, q)),
-                ) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                ) if matches!(f.rule, "ago" | "year_ago_adj") && n.abs() == 1 => {
                     (Cal::Quarter(y + n, q), Anchor::Previous)
                 }
                 (
@@ -630,7 +732,7 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                         ..
                     },
                     Some(Cal::Half(y, h)),
-                ) if matches!(f.rule, "ago" | "year_ago_adj") => {
+                ) if matches!(f.rule, "ago" | "year_ago_adj") && n.abs() == 1 => {
                     (Cal::Half(y + n, h), Anchor::Previous)
                 }
                 // "the quarter" is the quarter under discussion, once one was named; "the
@@ -648,6 +750,17 @@ fn resolve_one(f: &Found, tense: Tense, ctx: &mut Ctx) -> Option<Timex> {
                     if f.rule == "year_period" =>
                 {
                     (Cal::Quarter(*y, q), Anchor::Absolute)
+                }
+                // "the previous Friday", "the following Monday": counted from the day last
+                // mentioned.
+                (Partial::Weekday { weekday, dir }, Some(last))
+                    if f.rule == "previous_weekday" && last.granularity() <= Granularity::Day =>
+                {
+                    let (s, _) = last.interval()?;
+                    (
+                        Cal::Day(weekday_date(s, *weekday, *dir, tense)?),
+                        Anchor::Previous,
+                    )
                 }
                 _ => resolve_cal(p, tense, ctx)?,
             };

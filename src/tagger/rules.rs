@@ -194,6 +194,14 @@ pub const NEGATIVES: &[&str] = &[
     "It raised its stake from the 18.7% it owns.",
     "Vinh Yen was manned by the 6,000 strong brigade.",
     "It will be put to a vote by the 15-member Council.",
+    "It was argued in some quarters that he was a nationalist.",
+    "The plan drew criticism from many quarters.",
+    "Thousands joined the March on Washington.",
+    "They walked in the March for Life.",
+    "He was seen the day before the shooting.",
+    "It came the day after authorities said so.",
+    "He was in hospital for a while ago.",
+    "For some time ago, they hid.",
 ];
 
 /// The rule table, in priority order.
@@ -387,7 +395,10 @@ pub static RULES: &[Rule] = &[
         name: "range_months",
         pattern: r"\b(?:between|from)\s+(?P<m1>{MONTH})\s+(?:and|to|until|till|through)\s+(?P<m2>{MONTH})(?:,?\s+(?P<y>{YEAR}))?",
         produce: p_range_months,
-        examples: &[("from January to March 2018", "2018-01|2018-03")],
+        examples: &[
+            ("from January to March 2018", "2018-01|2018-03"),
+            ("The season runs from April to October.", "2020-04|2020-10"),
+        ],
     },
     // ---- holidays -------------------------------------------------------------------------
     Rule {
@@ -561,12 +572,17 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "quarter",
-        pattern: r"(?:\b(?P<det>the\s+year-(?:ago|earlier)|the\s+(?P<dy>{YEAR})|the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?P<fiscal>fiscal(?:-|\s+))?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR}))?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
+        pattern: r"(?:\b(?P<det>the\s+year-(?:ago|earlier)|the\s+(?P<dy>{YEAR})|the|this|last|next|this\s+year's|last\s+year's|next\s+year's)\s+)?(?P<fiscal>fiscal(?:-|\s+))?\b(?P<q>{ORD}|final)(?:-|\s+)(?:fiscal\s+)?quarter\b(?:\s+of\s+(?:fiscal\s+)?(?P<y>{YEAR})|\s+of\s+(?P<ydet>this|last|next)\s+year\b)?|\b(?P<qq>Q[1-4])\s+(?P<y2>{YEAR})",
         produce: p_quarter,
         examples: &[
             ("fourth-quarter profit", "2019-Q4"),
             ("the third quarter", "2019-Q3"),
             ("the first quarter of 2018", "2018-Q1"),
+            (
+                "the deal should close in the first quarter of next year",
+                "2020-Q1",
+            ),
+            ("in the fourth quarter of last year", "2018-Q4"),
             ("Q2 2017", "2017-Q2"),
             ("the year-earlier third quarter", "2018-Q3"),
             ("in the 1988 third quarter", "1988-Q3"),
@@ -625,6 +641,12 @@ pub static RULES: &[Rule] = &[
         pattern: r"\b(?:(?:more\s+than|less\s+than|nearly|almost|about|around|roughly|some|over)\s+)?(?P<n>{NUM})[\s-]+(?P<unit>{UNIT})\s+(?:or\s+so\s+)?(?P<dir>ago|earlier|later|before|after|previously|from\s+now|hence)\b|\b(?P<bare>(?:days|weeks|months|years|decades))\s+(?P<bdir>ago|earlier|later)\b",
         produce: p_ago,
         examples: &[
+            // A year counted from the reference, even after a half or quarter was named
+            // ("a year ago" alone compares with that period).
+            (
+                "Sales fell in the first half of 2019. Two years ago, he quit.",
+                "2019-H1|2017",
+            ),
             ("a week ago", "2019-W50"),
             ("It failed. Years later, he returned.", "FUTURE_REF"),
             ("The plan, just months ago, was popular.", "PAST_REF"),
@@ -647,7 +669,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "the_following",
-        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b(?:\s+or\s+so\b)?|\b(?:(?:earlier|later)\s+)?(?P<that>that|the\s+same)\s+(?P<unit2>day|week|month|quarter|year)\b",
+        pattern: r"\bthe\s+(?P<which>following|next|previous|preceding|same|prior)\s+(?P<unit>day|week|month|year)\b(?:\s+or\s+so\b)?|\b(?:(?:earlier|later)\s+)?(?P<that>that(?:\s+same|\s+very)?|the\s+same|the\s+very)\s+(?P<unit2>day|week|month|quarter|year)\b",
         produce: p_the_following,
         examples: &[
             (
@@ -656,8 +678,30 @@ pub static RULES: &[Rule] = &[
             ),
             ("in 2016. That year", "2016|2016"),
             (
+                "It was founded on Oct. 23. That same day, the fax was sent.",
+                "2019-10-23|2019-10-23",
+            ),
+            (
                 "It lost money in the second quarter. Results for that quarter",
                 "2019-Q2|2019-Q2",
+            ),
+        ],
+    },
+    Rule {
+        // "The day before, the army embarked", "the day following saw the surrender": the day
+        // before or after the one last mentioned. Not "the day before the shooting" nor "the day
+        // after authorities said" (an event or a clause follows).
+        name: "day_before_after",
+        pattern: r"\bthe\s+day\s+(?P<dir>before|after|following)\b",
+        produce: p_day_before_after,
+        examples: &[
+            (
+                "They fought on 23 February 1918. The day before, the army embarked.",
+                "1918-02-23|1918-02-22",
+            ),
+            (
+                "He surrendered on May 11, 1865, and the day following saw the last surrender.",
+                "1865-05-11|1865-05-12",
             ),
         ],
     },
@@ -744,6 +788,11 @@ pub static RULES: &[Rule] = &[
             (
                 "Profit rose in the third quarter from $4 million in the 1988 quarter.",
                 "2019-Q3|1988-Q3",
+            ),
+            // The quarter under report stays the period after a day was named.
+            (
+                "Sales for the third quarter ended Sept. 30 rose. In the 1988 period, it earned $2.",
+                "2019-Q3|2019-09-30|1988-Q3",
             ),
         ],
     },
@@ -858,13 +907,31 @@ pub static RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // "the previous Friday", "the following Monday": a weekday before or after the day last
+        // mentioned ("closed Friday at 2082, down 4.5% from the previous Friday"), else the
+        // reference.
+        name: "previous_weekday",
+        pattern: r"\bthe\s+(?P<dir>previous|preceding|following)\s+(?P<wd>{WEEKDAY})",
+        produce: p_weekday,
+        examples: &[
+            ("down 4.5% from the previous Friday", "2019-12-13"),
+            (
+                "The index fell 1.2% Friday, and 4.5% from the previous Friday.",
+                "2019-12-13|2019-12-06",
+            ),
+            (
+                "The talks opened on Dec. 3 and resumed the following Monday.",
+                "2019-12-03|2019-12-09",
+            ),
+        ],
+    },
+    Rule {
         name: "rel_weekday",
-        pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past|the\s+previous)\s+(?P<wd>{WEEKDAY})",
+        pattern: r"\b(?P<dir>last|next|this(?:\s+past|\s+coming)?|coming|past)\s+(?P<wd>{WEEKDAY})",
         produce: p_weekday,
         examples: &[
             ("next Tuesday", "2019-12-24"),
             ("last Friday", "2019-12-13"),
-            ("down 4.5% from the previous Friday", "2019-12-13"),
         ],
     },
     Rule {
@@ -874,6 +941,39 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("The United States on Monday rejected it.", "2019-12-16"),
             ("They will meet on Monday.", "2019-12-23"),
+            // A time limit set or moved ("postponed until", "has given them until") is ahead;
+            // a stay that lasted "until" a day is not.
+            (
+                "The court postponed the hearing until Monday.",
+                "2019-12-23",
+            ),
+            ("He stayed in Paris until Monday.", "2019-12-16"),
+            // The present of a scheduled event.
+            ("The summit opens Monday in Geneva.", "2019-12-23"),
+            ("The president leaves for Asia on Sunday.", "2019-12-22"),
+            ("Arafat and Netanyahu meet separately Monday.", "2019-12-23"),
+            ("It was hard to meet demand on Monday.", "2019-12-16"),
+            ("The visit on Monday was brief.", "2019-12-16"),
+            // A past form after "to" is an infinitive.
+            (
+                "The storm is expected to hit Florida by Friday.",
+                "2019-12-20",
+            ),
+            (
+                "Castro said the father would travel to the United States Thursday.",
+                "2019-12-19",
+            ),
+            // An attribution after the clause says when it was said, not when it happens.
+            ("Talks will resume on Thursday, he said.", "2019-12-19"),
+            ("\"We will leave Thursday,'' Castro said.", "2019-12-19"),
+            (
+                "The talks failed on Thursday, officials said.",
+                "2019-12-12",
+            ),
+            (
+                "On Thursday, officials said the talks failed.",
+                "2019-12-12",
+            ),
             ("Thursday's attempt failed.", "2019-12-12"),
             ("They could arrive as early as Friday.", "2019-12-20"),
             ("Talks are set to resume Monday.", "2019-12-23"),
@@ -955,7 +1055,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "duration",
-        pattern: r"\b(?P<t>(?:(?P<mod>(?:a\s+little\s+|slightly\s+)?more\s+than|(?:a\s+little\s+|slightly\s+)?less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over|under)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full|previous|preceding|following))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
+        pattern: r"\b(?P<t>(?:(?P<mod>(?:a\s+little\s+|slightly\s+)?more\s+than|(?:a\s+little\s+|slightly\s+)?less\s+than|fewer\s+than|no\s+more\s+than|nearly|almost|about|around|roughly|at\s+least|up\s+to|some|over|under)\s+)?(?P<the>the\s+(?:(?:past|last|next|first|previous|coming|final|latest|year-earlier|year-ago)\s+)?)?(?P<n>{NUM})(?:\s+to\s+(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?(?:\s+(?:more|additional|extra|straight|consecutive|full|previous|preceding|following))?(?:\s+(?:trading|business|working|school))?[\s-]+(?P<unit>{UNIT})(?P<half>\s+and\s+a\s+half\b)?(?P<old>-long|-old|\s+old|\s+long\b)?(?:\s+or\s+so\b)?)",
         produce: p_duration,
         examples: &[
             ("three days", "P3D"),
@@ -963,6 +1063,14 @@ pub static RULES: &[Rule] = &[
             ("the past two months", "P2M"),
             ("the past two centuries", "P2CE"),
             ("down from 1,440 in the four previous weeks", "P4W"),
+            (
+                "Eight trading days after Oct. 12, the index had fallen.",
+                "P8D|2019-10-12",
+            ),
+            (
+                "The offer must be accepted within 10 business days.",
+                "P10D",
+            ),
             ("a two-week trip", "P2W"),
             ("several years", "PXY"),
             ("for a couple of years", "P2Y"),
@@ -1045,6 +1153,25 @@ pub static RULES: &[Rule] = &[
             ("for many decades", "PXDE"),
             ("Ukraine was ruled from Moscow for centuries.", "PXCE"),
             ("Troops are expected within weeks.", "PXW"),
+            // "in recent months": the months up to now, a length (as TBAQ mostly annotates).
+            ("Officials expressed concern in recent months.", "PXM"),
+        ],
+    },
+    Rule {
+        // "for some time", "for a while": a length left unsaid. Not "some time ago" (a date)
+        // nor "at some time" (a point).
+        name: "duration_vague",
+        pattern: r"\b(?:for|in|after)\s+(?P<t>(?:quite\s+)?some\s+time|a\s+(?:little\s+)?while)\b(?P<ago>\s+(?:ago|later|earlier|before|after|now))?",
+        produce: p_duration_vague,
+        examples: &[
+            (
+                "American forces could be in the gulf region for some time.",
+                "PXX",
+            ),
+            (
+                "We are going to have to live without it for a while.",
+                "PXX",
+            ),
         ],
     },
     // ---- bare month and year (context-checked) -----------------------------------------------
@@ -1055,6 +1182,16 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("It happened in June.", "2019-06"),
             ("Sales rose in April.", "2019-04"),
+            // A month modifying a noun after a determiner.
+            (
+                "It was sold under a June agreement with holders.",
+                "2019-06",
+            ),
+            ("The army began with a March operation in Basra.", "2019-03"),
+            (
+                "Talks were inevitable. September saw the Germans fight on.",
+                "2019-09",
+            ),
             ("They will decide in March.", "2020-03"),
             ("in August and September 1914", "1914-08|1914-09"),
             ("Talks that are supposed to end by May", "2020-05"),
@@ -1065,6 +1202,8 @@ pub static RULES: &[Rule] = &[
                 "2020-05",
             ),
             ("He said the deal was signed by May.", "2019-05"),
+            ("The banks extended the loans through March.", "2020-03"),
+            ("Sales were weak through March.", "2019-03"),
             ("By March, sales had fallen 10%.", "2019-03"),
             // A negated participle is an adjective, not a past tense.
             (
@@ -1620,9 +1759,19 @@ fn p_range_months(h: &Hit) -> Option<Vec<Found>> {
     let e2 = h.span_of("y").or_else(|| h.span_of("m2"))?.end;
     let mut a = found(h.span_of("m1")?, Partial::Month { year, month: m1 }, None);
     a.range_start = true;
+    // Without a year the end falls in the start's year ("from April to October": one season,
+    // not October of one year and April of the next).
+    let end_year = if year == YearRef::Auto && m2 >= m1 {
+        YearRef::Previous
+    } else {
+        year
+    };
     let b = found(
         h.span_of("m2")?.start..e2,
-        Partial::Month { year, month: m2 },
+        Partial::Month {
+            year: end_year,
+            month: m2,
+        },
         None,
     );
     Some(vec![a, b])
@@ -2166,6 +2315,31 @@ fn p_the_following(h: &Hit) -> Option<Vec<Found>> {
     )
 }
 
+fn p_day_before_after(h: &Hit) -> Option<Vec<Found>> {
+    let dir = h.get("dir")?.to_ascii_lowercase();
+    let after = h.after();
+    let next = h.next_word();
+    let alone = after.starts_with([',', '.', ';', ':'])
+        || dir == "following"
+            && after.starts_with(' ')
+            && next.starts_with(|c: char| c.is_ascii_lowercase())
+            && !matches!(
+                next,
+                "the" | "a" | "an" | "his" | "her" | "its" | "their" | "this" | "that" | "my"
+            );
+    if !alone {
+        return None;
+    }
+    h.one(
+        Partial::Rel {
+            unit: Unit::Day,
+            n: if dir == "before" { -1 } else { 1 },
+            from_previous: true,
+        },
+        None,
+    )
+}
+
 fn p_past_unit(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
     // "the last week of August" is a part of August, not a length.
@@ -2244,10 +2418,11 @@ fn p_weekday(h: &Hit) -> Option<Vec<Found>> {
     }
     let dir = match h.get("dir").map(|d| d.to_ascii_lowercase()) {
         None => Dir::Auto,
-        Some(d) if d.starts_with("last") || d.contains("past") || d.contains("previous") => {
+        Some(d) if d.starts_with("last") || d.contains("past") || d.starts_with("prec") => {
             Dir::Last
         }
-        Some(d) if d.starts_with("next") || d.contains("coming") => Dir::Next,
+        Some(d) if d.starts_with("previous") => Dir::Last,
+        Some(d) if d.starts_with("next") || d.contains("coming") || d == "following" => Dir::Next,
         Some(_) => Dir::This,
     };
     h.one(Partial::Weekday { weekday, dir }, None)
@@ -2426,8 +2601,15 @@ fn p_quarter(h: &Hit) -> Option<Vec<Found>> {
             .get("det")
             .map(|d| d.to_ascii_lowercase())
             .unwrap_or_default();
+        let of_year = h.get("ydet").map(|d| d.to_ascii_lowercase());
         let year = if let Some(y) = h.get("y").or(h.get("dy")).and_then(year_num) {
             YearRef::Known(y)
+        } else if let Some(d) = of_year {
+            YearRef::Shift(match d.as_str() {
+                "last" => -1,
+                "next" => 1,
+                _ => 0,
+            })
         } else if det.starts_with("last") || det.contains("year-") {
             YearRef::Shift(-1)
         } else if det.starts_with("next") {
@@ -2605,6 +2787,16 @@ fn p_duration(h: &Hit) -> Option<Vec<Found>> {
     {
         return None;
     }
+    // "it was argued in some quarters", "criticism from many quarters": circles of opinion.
+    if unit == Unit::Quarter
+        && matches!(
+            n_text.to_ascii_lowercase().as_str(),
+            "some" | "many" | "certain" | "other" | "all"
+        )
+        && matches!(h.prev_word().as_str(), "in" | "from")
+    {
+        return None;
+    }
     // "a year-earlier loss", "year-ago results": a comparison period, not a length.
     if h.text
         .get(h.span.end..)
@@ -2720,11 +2912,15 @@ fn p_per_unit(h: &Hit) -> Option<Vec<Found>> {
     h.one(Partial::Duration(duration_value(Some(1.0), unit)), None)
 }
 
+fn p_duration_vague(h: &Hit) -> Option<Vec<Found>> {
+    if h.get("ago").is_some() {
+        return None;
+    }
+    h.one(Partial::Duration("PXX".to_string()), None)
+}
+
 fn p_duration_bare(h: &Hit) -> Option<Vec<Found>> {
     let unit = Unit::parse(h.get("unit")?)?;
-    if h.get("t")?.to_ascii_lowercase().starts_with("recent") {
-        return h.one(Partial::Ref("PAST_REF"), None);
-    }
     h.one(Partial::Duration(duration_value(None, unit)), None)
 }
 
@@ -2784,8 +2980,48 @@ fn p_month_bare(h: &Hit) -> Option<Vec<Found>> {
     // temporal word before them; full unambiguous names also pass after a comma or at a
     // sentence start followed by a comma.
     let full = m.len() > 4 && !matches!(m, "March" | "June" | "July" | "August" | "April");
-    let ok = TEMPORAL_PREVIOUS.contains(&prev) || (full && h.after().starts_with([',', '.', ';']));
-    if !ok {
+    // "under a June agreement", "the September attacks", "its October report": a month as the
+    // modifier of a noun, after a determiner (not "the March on Rome", "the May of old").
+    let next = h.next_word();
+    let modifier = matches!(
+        prev,
+        "a" | "an" | "the" | "its" | "their" | "his" | "her" | "our" | "this" | "that"
+    ) && h.after().starts_with(' ')
+        && next.starts_with(|c: char| c.is_ascii_lowercase())
+        && !matches!(
+            next,
+            "on" | "of"
+                | "to"
+                | "in"
+                | "for"
+                | "from"
+                | "by"
+                | "with"
+                | "at"
+                | "and"
+                | "or"
+                | "is"
+                | "was"
+                | "will"
+                | "has"
+                | "had"
+        );
+    // "the March on Washington", "the March for Life", "the March to the Sea": a march.
+    let a_march = m == "March"
+        && prev == "the"
+        && matches!(next, "on" | "for" | "to" | "against" | "through");
+    // "September saw the Germans fight on.": an unambiguous month opening a sentence, as its
+    // subject.
+    let before = h.before().trim_end();
+    let subject = full
+        && (before.is_empty() || before.ends_with(['.', '!', '?', '\n']))
+        && h.after().starts_with(' ')
+        && next.starts_with(|c: char| c.is_ascii_lowercase());
+    let ok = TEMPORAL_PREVIOUS.contains(&prev)
+        || (full && h.after().starts_with([',', '.', ';']))
+        || modifier
+        || subject;
+    if !ok || a_march {
         return None;
     }
     // An abbreviation without its period before a capitalised word is a first name: "Hungary
