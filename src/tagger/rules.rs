@@ -202,6 +202,11 @@ pub const NEGATIVES: &[&str] = &[
     "It came the day after authorities said so.",
     "He was in hospital for a while ago.",
     "For some time ago, they hid.",
+    "The Communist Party daily Granma compared him to a saint.",
+    "The Israeli daily said the talks had failed.",
+    "The news weekly Der Spiegel reported it.",
+    "He told USA Today about it.",
+    "This is VOA Today.",
 ];
 
 /// The rule table, in priority order.
@@ -900,6 +905,8 @@ pub static RULES: &[Rule] = &[
             ("yesterday", "2019-12-16"),
             ("today", "2019-12-17"),
             ("tomorrow", "2019-12-18"),
+            ("Today, the exchange reopened.", "2019-12-17"),
+            ("Markets closed. Today the index fell.", "2019-12-17"),
             (
                 "Earlier yesterday, the exchange halted trading.",
                 "2019-12-16",
@@ -1049,6 +1056,12 @@ pub static RULES: &[Rule] = &[
         examples: &[
             ("every week", "P1W"),
             ("daily", "P1D"),
+            ("Qantas plans daily flights to Bombay.", "P1D"),
+            ("based on initial daily reports from the ministry", "P1D"),
+            (
+                "Take it twice daily Monday through Friday.",
+                "P1D|2019-12-16|2019-12-13",
+            ),
             ("every two years", "P2Y"),
             ("Orangemen march each July", "XXXX-07"),
         ],
@@ -2373,12 +2386,67 @@ fn p_day_deictic(h: &Hit) -> Option<Vec<Found>> {
     {
         return None;
     }
+    // "USA Today", "VOA Today": a capitalised "Today" right after a capitalised word in the
+    // middle of a sentence ends a name (a newspaper, a programme).
+    if h.get("w") == Some("Today") && h.get("mod").is_none() && after_capitalised_word(h) {
+        return None;
+    }
     let n = match h.get("w")?.to_ascii_lowercase().as_str() {
         "yesterday" => -1,
         "tomorrow" => 1,
         _ => 0,
     };
     h.one(rel(Unit::Day, n), h.get("mod").and_then(mod_word))
+}
+
+/// Whether the match follows, on the same line and with only spaces between, a word written
+/// with a capital that does not open its sentence ("This is VOA Today", not "Today" after a
+/// full stop).
+fn after_capitalised_word(h: &Hit) -> bool {
+    let before = h.before();
+    let trimmed = before.trim_end_matches(' ');
+    if trimmed.len() == before.len() {
+        return false;
+    }
+    let start = crate::tagger::after_last(trimmed, |c: char| !(c.is_alphanumeric() || c == '.'));
+    let word = &trimmed[start..];
+    if !word.chars().next().is_some_and(char::is_uppercase) || word.ends_with('.') {
+        return false;
+    }
+    // The word itself opens a sentence (or the text): "Today" is then the name's only
+    // capitalised evidence, e.g. "Markets Today" in a headline; keep those as dates.
+    let earlier = trimmed[..start].trim_end();
+    !(earlier.is_empty() || earlier.ends_with(['.', '!', '?', '"', '\n']))
+}
+
+/// Verbs of a publication as the subject: "the Israeli daily said" (past forms only: "daily
+/// reports" is an adjective and a noun).
+const PUBLICATION_VERBS: &[&str] = &[
+    "said",
+    "reported",
+    "wrote",
+    "quoted",
+    "added",
+    "published",
+    "cited",
+    "carried",
+    "claimed",
+    "commented",
+    "noted",
+];
+
+/// "daily", "weekly" or "monthly" used as a noun: a publication, named after it ("the
+/// Communist Party daily Granma", "the news weekly Der Spiegel") or the subject of a reporting
+/// verb ("the Israeli daily said").
+fn publication_noun(h: &Hit) -> bool {
+    let next = h.next_word();
+    if PUBLICATION_VERBS.contains(&next) {
+        return true;
+    }
+    next.chars().next().is_some_and(char::is_uppercase)
+        && month_num(next).is_none()
+        && weekday(next).is_none()
+        && h.after().starts_with(' ')
 }
 
 /// Newspaper and proper-name words that follow a weekday in a title ("The Sunday Times").
@@ -2679,6 +2747,9 @@ fn p_set(h: &Hit) -> Option<Vec<Found>> {
         return h.one(Partial::Set(format!("XXXX-WXX-{n}")), None);
     }
     let value = if let Some(adv) = h.get("adv") {
+        if publication_noun(h) {
+            return None;
+        }
         match adv.to_ascii_lowercase().as_str() {
             "daily" | "nightly" => "P1D",
             "weekly" => "P1W",
